@@ -1,0 +1,184 @@
+"""SQLAlchemy 2 models: the database is the source of truth for everything acknowledged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which keeps no zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, Any: JSON}
+
+
+class StaffMember(Base):
+    __tablename__ = "staff"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LiveSession(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    instructor_email: Mapped[str] = mapped_column(String(320), index=True)
+    starts_at: Mapped[datetime]
+    expected_start: Mapped[datetime] = mapped_column(index=True)
+    duration_minutes: Mapped[int]
+    capacity: Mapped[int | None]
+    platform: Mapped[str | None] = mapped_column(String(100))
+    join_url: Mapped[str | None] = mapped_column(String(2000))
+    agenda: Mapped[Any | None]
+    late_after_minutes: Mapped[int]
+    checkin_secret: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    started_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    delay_minutes: Mapped[int] = mapped_column(default=0)
+    delay_reason: Mapped[str | None] = mapped_column(String(500))
+    platform_status: Mapped[str] = mapped_column(String(20), default="ok")
+    platform_message: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("session_id", "email_key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))  # lower-cased: emails compare case-insensitively
+    checked_in_at: Mapped[datetime | None]
+    checkin_status: Mapped[str | None] = mapped_column(String(20))
+    mark: Mapped[str | None] = mapped_column(String(20))
+    marked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Connection(Base):
+    """One socket of a participant: minutes present, first and last seen come from these."""
+
+    __tablename__ = "connections"
+    __table_args__ = (Index("ix_connections_open", "process_id", "ended_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    process_id: Mapped[str] = mapped_column(String(40))
+    connected_at: Mapped[datetime]
+    alive_at: Mapped[datetime]  # refreshed while open; where a crashed process's sockets end
+    ended_at: Mapped[datetime | None]
+
+
+class PingRecord(Base):
+    __tablename__ = "pings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    question: Mapped[str] = mapped_column(String(500))
+    options: Mapped[Any | None]
+    launched_at: Mapped[datetime]
+    closes_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    total: Mapped[int | None]  # frozen at close: participants connected while it was open
+    seen: Mapped[Any | None]  # participant ids counted in total, frozen at close
+
+
+class PingAnswer(Base):
+    __tablename__ = "ping_answers"
+
+    ping_id: Mapped[str] = mapped_column(ForeignKey("pings.id", ondelete="CASCADE"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer: Mapped[Any]
+    answered_at: Mapped[datetime]
+
+
+class HelpTicket(Base):
+    __tablename__ = "help_tickets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ChatRecord(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        UniqueConstraint("session_id", "author_key", "client_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    client_id: Mapped[str] = mapped_column(String(64))
+    author_key: Mapped[str] = mapped_column(String(400))
+    author: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime]
+
+
+class AttendanceRecord(Base):
+    """The attendance sheet as saved at close; the sheet of a closed session never changes."""
+
+    __tablename__ = "attendance_records"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    row: Mapped[dict[str, Any]]

@@ -1,0 +1,464 @@
+"""The only code that changes a live session: check, do (write), notify (after commit).
+
+Every action takes the session's lock, asks the pure core for the new state and the events,
+puts the new state in the live store and queues the write with its events, all under the lock,
+so that writes commit, and events go out, in the order the state changed. It then lets the lock
+go and awaits the commit before answering: nothing is acknowledged that a crash could take back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from limits import RateLimitItemPerSecond
+from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from persistence import repo
+from persistence.writer import Writer
+from realtime import attendance, helpdesk, lifecycle, payloads, pings, sheet
+from realtime.errors import Conflict, NotFound, RateLimited
+from realtime.identity import new_id
+from realtime.livestate import LiveStore
+from realtime.model import (
+    Actor,
+    ChatMessage,
+    Emit,
+    Member,
+    Ping,
+    SessionState,
+    Ticket,
+    room_all,
+    room_participant,
+    room_participants,
+    room_staff,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+# A participant may send 5 chat messages in 5 seconds (contract).
+CHAT_RATE = RateLimitItemPerSecond(5, 5)
+CHAT_HISTORY_PAGE = 500
+
+
+class Actions:
+    """Check, do, notify for every change; reads for the views that need the live store."""
+
+    def __init__(
+        self,
+        *,
+        store: LiveStore,
+        writer: Writer,
+        sessionmaker: async_sessionmaker[DbSession],
+        limiter: MovingWindowRateLimiter,
+        presence_changed: Callable[[str, str], None],
+        results_changed: Callable[[str, str], None],
+    ) -> None:
+        self.store = store
+        self.writer = writer
+        self._db = sessionmaker
+        self._limiter = limiter
+        self._presence_changed = presence_changed  # (session, participant): batched to staff
+        self._results_changed = results_changed  # (session, ping): throttled to staff
+
+    # ------------------------------------------------------------ helpers
+
+    async def read(self, fn: Callable[..., Awaitable[T]], **kwargs: Any) -> T:
+        """Run a repository read in its own short transaction."""
+        async with self._db() as db:
+            return await fn(db, **kwargs)
+
+    @asynccontextmanager
+    async def session(self, session_id: str) -> AsyncIterator[SessionState]:
+        """Hold the session's lock with its live state loaded (from the database on first use)."""
+        async with self.store.lock(session_id):
+            state = await self.store.session(session_id)
+            if state is None:
+                snapshot = await self.read(repo.load_snapshot, session_id=session_id)
+                if snapshot is None:
+                    raise NotFound("no such session")
+                await self.store.load(snapshot)
+                state = snapshot.session
+            yield state
+
+    async def ensure_loaded(self, session_id: str) -> SessionState:
+        async with self.session(session_id) as state:
+            return state
+
+    async def _write(
+        self, session_id: str, op: Callable[[DbSession], Awaitable[Any]], events: list[Emit]
+    ) -> asyncio.Future[Any]:
+        return await self.writer.enqueue(op, events=events, session_id=session_id)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def create_session(self, state: SessionState) -> SessionState:
+        now = utcnow()
+        await self.writer.submit(lambda db: repo.create_session(db, state=state, now=now))
+        return state
+
+    async def start(self, session_id: str) -> SessionState:
+        async with self.session(session_id) as s:
+            started, events = lifecycle.start(s, utcnow())
+            if started is s:
+                pending = None
+            else:
+                await self.store.set_session(started)
+                pending = await self._write(
+                    session_id, lambda db: repo.save_session(db, state=started), events
+                )
+        await (pending if pending is not None else self.writer.barrier())
+        return started
+
+    async def delay(self, session_id: str, p: payloads.Delay) -> SessionState:
+        async with self.session(session_id) as s:
+            delayed, events = lifecycle.delay(s, p.minutes, p.reason or None)
+            await self.store.set_session(delayed)
+            pending = await self._write(session_id, lambda db: repo.save_session(db, state=delayed), events)
+        await pending
+        return delayed
+
+    async def close(self, session_id: str) -> SessionState:
+        """Close: end open pings and tickets, save the attendance sheet; closing again changes nothing."""
+        now = utcnow()
+        async with self.session(session_id) as s:
+            if s.status == "closed":
+                pending = None
+                closed = s
+            else:
+                closed = replace(s, status="closed", closed_at=now)
+                events: list[Emit] = []
+                ended_pings = [pings.close(p, now) for p in await self.store.open_pings(session_id)]
+                for ping in ended_pings:
+                    events += _ping_closed_events(session_id, ping)
+                    await self.store.set_ping(session_id, ping)
+                tickets = await self.store.tickets(session_id)
+                ended = [helpdesk.end_unresolved(t) for t in tickets if t.is_open]
+                if ended:
+                    by_id = {t.id: t for t in ended}
+                    tickets = [by_id.get(t.id, t) for t in tickets]
+                    await self.store.set_tickets(session_id, tickets)
+                    events += [
+                        Emit("help:ticket", t.mine(), room_participant(t.participant_id)) for t in ended
+                    ]
+                    events.append(Emit("help:queue", helpdesk.queue_view(tickets), room_staff(session_id)))
+                events.append(lifecycle.session_event(closed))
+                await self.store.set_session(closed)
+
+                async def op(db: DbSession) -> None:
+                    await repo.save_session(db, state=closed)
+                    for ping in ended_pings:
+                        await repo.close_ping(db, ping=ping)
+                    for t in ended:
+                        await repo.save_ticket(db, ticket=t, now=now)
+                    await repo.save_attendance(db, session_id=session_id, rows=await _sheet(db, closed, now))
+
+                pending = await self._write(session_id, op, events)
+        await (pending if pending is not None else self.writer.barrier())
+        return closed
+
+    async def platform(self, session_id: str, p: payloads.Platform) -> None:
+        async with self.session(session_id) as s:
+            lifecycle.require_open(s)
+            changed = replace(s, platform_status=p.status, platform_message=p.message)
+            await self.store.set_session(changed)
+            event = Emit("platform", {"status": p.status, "message": p.message}, room_all(session_id))
+            pending = await self._write(session_id, lambda db: repo.save_session(db, state=changed), [event])
+        await pending
+
+    # ------------------------------------------------------------ roster and attendance
+
+    async def add_participants(self, session_id: str, people: list[tuple[str, str]]) -> list[Member]:
+        now = utcnow()
+        async with self.session(session_id) as s:
+            lifecycle.require_open(s)
+            ids = (new_id() for _ in people)
+            added: list[Member] = await self.writer.submit(
+                lambda db: repo.add_participants(
+                    db, session_id=session_id, people=people, new_ids=ids, now=now
+                ),
+                session_id=session_id,
+            )
+            for m in added:
+                known = await self.store.member(session_id, m.id)
+                await self.store.set_member(session_id, replace(known, name=m.name) if known else m)
+        for m in added:
+            self._presence_changed(session_id, m.id)
+        return added
+
+    async def checkin(self, actor: Actor, session_id: str, p: payloads.Checkin) -> Member:
+        assert actor.participant_id is not None
+        now = utcnow()
+        async with self.session(session_id) as s:
+            member = await self.store.member(session_id, actor.participant_id)
+            if member is None:
+                raise NotFound("you are not on this session's roster")
+            checked = attendance.checkin(s, member, p.code, now)
+            if checked is member:
+                pending = None
+            else:
+                await self.store.set_member(session_id, checked)
+                pending = await self._write(
+                    session_id, lambda db: repo.save_member(db, member=checked, now=now), []
+                )
+        await (pending if pending is not None else self.writer.barrier())
+        if pending is not None:
+            self._presence_changed(session_id, checked.id)
+        return checked
+
+    async def mark(self, session_id: str, p: payloads.Mark) -> None:
+        now = utcnow()
+        async with self.session(session_id) as s:
+            member = await self.store.member(session_id, p.participant_id)
+            if member is None:
+                raise NotFound("no such participant in this session")
+            marked = attendance.mark(s, member, p.status)
+            await self.store.set_member(session_id, marked)
+            pending = await self._write(
+                session_id, lambda db: repo.save_member(db, member=marked, now=now), []
+            )
+        await pending
+        self._presence_changed(session_id, marked.id)
+
+    async def attendance_sheet(self, session_id: str) -> list[dict[str, Any]]:
+        """The saved sheet of a closed session, or the sheet as it stands."""
+        state = await self.ensure_loaded(session_id)
+        if state.status == "closed":
+            await self.writer.barrier()  # a close being written finishes first
+            saved = await self.read(repo.saved_attendance, session_id=session_id)
+            if saved:
+                order = {m.id: i for i, m in enumerate(await self.read(repo.members, session_id=session_id))}
+                return sorted(saved, key=lambda r: order.get(r["participant_id"], 0))
+        async with self._db() as db:
+            return await _sheet(db, state, utcnow())
+
+    # ------------------------------------------------------------ presence
+
+    async def connected(
+        self, session_id: str, participant_id: str, connection_id: str, process_id: str
+    ) -> None:
+        """A participant's socket opened: record it; the first tab makes them connected."""
+        now = utcnow()
+        await self.ensure_loaded(session_id)
+        async with self.store.lock(session_id):
+            first = await self.store.attach(session_id, participant_id, connection_id)
+            seen_by = await self.store.add_seen(session_id, participant_id) if first else []
+            pending = await self._write(
+                session_id,
+                lambda db: repo.open_connection(
+                    db,
+                    connection_id=connection_id,
+                    session_id=session_id,
+                    participant_id=participant_id,
+                    process_id=process_id,
+                    now=now,
+                ),
+                [],
+            )
+        await pending
+        if first:
+            self._presence_changed(session_id, participant_id)
+        for ping_id in seen_by:
+            self._results_changed(session_id, ping_id)
+
+    async def disconnected(self, session_id: str, participant_id: str, connection_id: str) -> None:
+        now = utcnow()
+        async with self.store.lock(session_id):
+            last = await self.store.detach(session_id, participant_id, connection_id)
+            pending = await self._write(
+                session_id, lambda db: repo.close_connection(db, connection_id=connection_id, now=now), []
+            )
+        await pending
+        if last:
+            self._presence_changed(session_id, participant_id)
+
+    # ------------------------------------------------------------ pings
+
+    async def launch_ping(self, session_id: str, p: payloads.PingLaunch) -> Ping:
+        now = utcnow()
+        async with self.session(session_id) as s:
+            ping = pings.launch(
+                s,
+                ping_id=new_id(),
+                kind=p.kind,
+                question=p.question,
+                options=p.options,
+                seconds=p.seconds,
+                connected=await self.store.connected(session_id),
+                now=now,
+            )
+            await self.store.set_ping(session_id, ping)
+            events = [
+                Emit("ping", pings.view(ping), room_participants(session_id)),
+                Emit("ping:results", pings.results(ping), room_staff(session_id)),
+            ]
+            pending = await self._write(
+                session_id, lambda db: repo.add_ping(db, session_id=session_id, ping=ping), events
+            )
+        await pending
+        return ping
+
+    async def answer_ping(self, actor: Actor, session_id: str, p: payloads.PingAnswer) -> None:
+        assert actor.participant_id is not None
+        pid = actor.participant_id
+        now = utcnow()
+        async with self.session(session_id):
+            ping = await self.store.ping(session_id, p.ping_id)
+            if ping is None:
+                if await self.read(repo.get_ping, session_id=session_id, ping_id=p.ping_id):
+                    raise Conflict("the ping is closed")
+                raise NotFound("no such ping")
+            answer = pings.check_answer(ping, p.answer)
+            await self.store.add_answer(session_id, ping.id, pid, answer)
+            pending = await self._write(
+                session_id,
+                lambda db: repo.save_answer(db, ping_id=ping.id, participant_id=pid, answer=answer, now=now),
+                [],
+            )
+        await pending
+        self._results_changed(session_id, p.ping_id)
+
+    async def close_ping(self, session_id: str, ping_id: str) -> dict[str, Any]:
+        """Close a ping; closing twice answers the same results."""
+        now = utcnow()
+        async with self.session(session_id):
+            ping = await self.store.ping(session_id, ping_id)
+            if ping is not None:
+                closed = pings.close(ping, now)
+                await self.store.set_ping(session_id, closed)
+                pending = await self._write(
+                    session_id,
+                    lambda db: repo.close_ping(db, ping=closed),
+                    _ping_closed_events(session_id, closed),
+                )
+        if ping is None:
+            await self.writer.barrier()
+            closed_before = await self.read(repo.get_ping, session_id=session_id, ping_id=ping_id)
+            if closed_before is None:
+                raise NotFound("no such ping")
+            return pings.results(closed_before)
+        await pending
+        return pings.results(closed)
+
+    async def ping_results(self, session_id: str, ping_id: str) -> dict[str, Any] | None:
+        ping = await self.store.ping(session_id, ping_id)
+        return pings.results(ping) if ping else None
+
+    # ------------------------------------------------------------ help queue
+
+    async def open_ticket(self, actor: Actor, session_id: str, p: payloads.HelpOpen) -> Ticket:
+        assert actor.participant_id is not None
+        now = utcnow()
+        async with self.session(session_id) as s:
+            lifecycle.require_open(s)
+            tickets = await self.store.tickets(session_id)
+            ticket = helpdesk.open_ticket(
+                tickets,
+                ticket_id=new_id(),
+                participant_id=actor.participant_id,
+                name=actor.name,
+                category=p.category,
+                text=p.text,
+                now=now,
+            )
+            tickets, events = helpdesk.renumber([*tickets, ticket])
+            ticket = next(t for t in tickets if t.id == ticket.id)
+            await self.store.set_tickets(session_id, tickets)
+            events.append(Emit("help:queue", helpdesk.queue_view(tickets), room_staff(session_id)))
+            pending = await self._write(
+                session_id, lambda db: repo.add_ticket(db, session_id=session_id, ticket=ticket), events
+            )
+        await pending
+        return ticket
+
+    async def claim_ticket(self, actor: Actor, session_id: str, ticket_id: str) -> None:
+        await self._change_ticket(session_id, ticket_id, lambda t: helpdesk.claim(t, actor.name))
+
+    async def resolve_ticket(self, actor: Actor, session_id: str, p: payloads.HelpResolve) -> None:
+        await self._change_ticket(
+            session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None)
+        )
+
+    async def _change_ticket(
+        self, session_id: str, ticket_id: str, change: Callable[[Ticket], Ticket]
+    ) -> None:
+        now = utcnow()
+        async with self.session(session_id) as s:
+            tickets = await self.store.tickets(session_id)
+            current = next((t for t in tickets if t.id == ticket_id), None)
+            if current is None:
+                raise NotFound("no such ticket")
+            lifecycle.require_open(s)
+            changed = change(current)
+            tickets, events = helpdesk.renumber([changed if t.id == ticket_id else t for t in tickets])
+            await self.store.set_tickets(session_id, tickets)
+            events.insert(0, Emit("help:ticket", changed.mine(), room_participant(changed.participant_id)))
+            events.append(Emit("help:queue", helpdesk.queue_view(tickets), room_staff(session_id)))
+            pending = await self._write(
+                session_id, lambda db: repo.save_ticket(db, ticket=changed, now=now), events
+            )
+        await pending
+
+    # ------------------------------------------------------------ chat
+
+    async def send_chat(self, actor: Actor, session_id: str, p: payloads.ChatSend) -> tuple[str, int]:
+        """Post a message; the same client_id again answers the same id and seq and sends nothing."""
+        key = actor.author_key
+        async with self.session(session_id) as s:
+            lifecycle.require_open(s)
+            seen = await self.store.chat_lookup(session_id, key, p.client_id)
+            if seen is None:
+                if actor.role == "participant" and not await self._limiter.hit(CHAT_RATE, "chat", key):
+                    raise RateLimited("at most 5 messages in 5 seconds; wait a moment")
+                message_id = new_id()
+                seq = await self.store.chat_reserve(session_id, key, p.client_id, message_id)
+                message = ChatMessage(
+                    id=message_id,
+                    seq=seq,
+                    client_id=p.client_id,
+                    author_key=key,
+                    author=actor.name,
+                    role=actor.role,
+                    text=p.text,
+                    sent_at=utcnow(),
+                )
+                event = Emit("chat", message.view(), room_all(session_id))
+                pending = await self._write(
+                    session_id, lambda db: repo.add_chat(db, session_id=session_id, message=message), [event]
+                )
+        if seen is not None:
+            await self.writer.barrier()  # the first send of this client_id may still be committing
+            return seen
+        await pending
+        return message_id, seq
+
+    async def chat_history(self, session_id: str, after_seq: int, limit: int | None) -> list[ChatMessage]:
+        return await self.read(repo.chat_page, session_id=session_id, after_seq=after_seq, limit=limit)
+
+    # ------------------------------------------------------------ ticker work
+
+    async def close_due_pings(self, session_id: str, now: datetime) -> None:
+        for ping in await self.store.open_pings(session_id):
+            if ping.closes_at <= now:
+                await self.close_ping(session_id, ping.id)
+
+
+def _ping_closed_events(session_id: str, ping: Ping) -> list[Emit]:
+    return [
+        Emit("ping:results", pings.results(ping), room_staff(session_id)),
+        Emit("ping:closed", {"ping_id": ping.id}, room_participants(session_id)),
+    ]
+
+
+async def _sheet(db: DbSession, session: SessionState, now: datetime) -> list[dict[str, Any]]:
+    members = await repo.members(db, session_id=session.id)
+    conns = await repo.connections(db, session_id=session.id)
+    total, answered = await repo.answer_counts(db, session_id=session.id)
+    return sheet.rows(session, members, conns, total, answered, now)

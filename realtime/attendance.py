@@ -1,0 +1,64 @@
+"""Check-in, the rotating check-in code, staff marks and presence views."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from realtime.errors import Conflict, Invalid
+from realtime.lifecycle import checkin_opens_at, require_open
+from realtime.model import AttendanceStatus, Member, SessionState, iso
+
+# The code on the instructor's screen share changes every minute, so a code passed on to
+# someone who is not in the class stops working quickly. The one just replaced still counts,
+# for the participant who was typing it as it rotated.
+CODE_PERIOD_S = 60
+CODE_DIGITS = 4
+
+
+def new_code_secret() -> str:
+    return secrets.token_hex(16)
+
+
+def code_at(secret: str, t: datetime) -> str:
+    """The check-in code shown at moment t (a TOTP-style derivation from the session secret)."""
+    window = int(t.timestamp()) // CODE_PERIOD_S
+    digest = hmac.new(secret.encode(), str(window).encode(), hashlib.sha256).digest()
+    return str(int.from_bytes(digest[:4], "big") % 10**CODE_DIGITS).zfill(CODE_DIGITS)
+
+
+def code_expires_at(t: datetime) -> datetime:
+    window = int(t.timestamp()) // CODE_PERIOD_S
+    return datetime.fromtimestamp((window + 1) * CODE_PERIOD_S, tz=t.tzinfo)
+
+
+def code_accepts(secret: str, code: str, now: datetime) -> bool:
+    candidates = (code_at(secret, now), code_at(secret, now - timedelta(seconds=CODE_PERIOD_S)))
+    return any(hmac.compare_digest(code, c) for c in candidates)
+
+
+def checkin(session: SessionState, member: Member, code: str | None, now: datetime) -> Member:
+    """Check a participant in; a second check-in keeps the first time and status."""
+    require_open(session)
+    if member.checked_in_at is not None:
+        return member
+    opens = checkin_opens_at(session)
+    if now < opens:
+        raise Conflict(f"check-in opens at {iso(opens)}", opens_at=iso(opens))
+    if session.checkin_secret is not None:
+        if code is None:
+            raise Invalid("code: this session asks for the check-in code shown by the instructor")
+        if not code_accepts(session.checkin_secret, code.strip(), now):
+            raise Invalid("code: wrong check-in code")
+    late_after = timedelta(minutes=session.late_after_minutes)
+    late = session.started_at is not None and now > session.started_at + late_after
+    return replace(member, checked_in_at=now, checkin_status="late" if late else "present")
+
+
+def mark(session: SessionState, member: Member, status: AttendanceStatus) -> Member:
+    """Staff set the status; a mark overrides the check-in."""
+    require_open(session)
+    return replace(member, mark=status)

@@ -1,0 +1,472 @@
+"""The Socket.IO hub: connections, the event table, and the loops that send and tick.
+
+Handlers are thin: parse the payload, check the role, call an action, answer the ack. Events
+go out from one emitter task in commit order; presence changes and ping results are batched
+(staff see them within 250 ms) so a lecture hall checking in at once costs one message per
+batch for each staff screen, not one per participant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import socketio
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from persistence import repo
+from persistence.writer import Writer
+from realtime import attendance, fastjson, lifecycle, payloads, views
+from realtime.actions import CHAT_HISTORY_PAGE, Actions
+from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+from realtime.identity import resolve
+from realtime.livestate import LiveStore
+from realtime.model import (
+    CONDUCT_ROLES,
+    PARTICIPANT_ONLY,
+    STAFF_ROLES,
+    SUPPORT_ROLES,
+    Actor,
+    Emit,
+    iso,
+    room_all,
+    room_participant,
+    room_participants,
+    room_staff,
+    utcnow,
+)
+from server.settings import Settings
+
+log = logging.getLogger("companion.hub")
+
+# Staff see presence changes and ping results within 250 ms (contract); batching every 100 ms
+# leaves room for the send itself while merging a burst of check-ins into a few messages.
+BATCH_SECONDS = 0.1
+# Committed events waiting for the emitter. When full, the writer waits (back-pressure): events
+# are never dropped, since a dropped event is a message lost to every client.
+EMIT_QUEUE_BOUND = 10_000
+# How often this process tells the database its sockets are still open; after a crash they end
+# where they were last known alive, so minutes present are off by at most this much.
+KEEPALIVE_SECONDS = 15
+# Background loops that fail restart after a delay that doubles up to this cap.
+LOOP_BACKOFF_CAP_S = 30.0
+
+PROCESS_ID = secrets.token_hex(8)
+
+
+@dataclass(slots=True)
+class Conn:
+    actor: Actor
+    session_id: str
+
+
+Handler = Callable[[Conn, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(slots=True, frozen=True)
+class EventSpec:
+    roles: frozenset[str] | None  # None: anyone in the session
+    model: type[BaseModel]
+    handler: Handler
+
+
+class Hub:
+    """One per process: owns the Socket.IO server, the writer and the background loops."""
+
+    def __init__(
+        self, settings: Settings, sessionmaker: async_sessionmaker[DbSession], store: LiveStore
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._db = sessionmaker
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins="*",
+            json=fastjson,
+            ping_interval=settings.ping_interval_s,
+            ping_timeout=settings.ping_timeout_s,
+            max_http_buffer_size=settings.max_payload_bytes,
+            http_compression=False,
+            transports=["polling", "websocket"],
+        )
+        self.writer = Writer(sessionmaker, publish=self._publish, on_failure=self._forget)
+        limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._event_rate = RateLimitItemPerSecond(settings.events_per_second, 1)
+        self._limiter = limiter
+        self.actions = Actions(
+            store=store,
+            writer=self.writer,
+            sessionmaker=sessionmaker,
+            limiter=limiter,
+            presence_changed=self._presence_changed,
+            results_changed=self._results_changed,
+        )
+        self._conns: dict[str, Conn] = {}
+        self._emits: asyncio.Queue[Sequence[Emit]] = asyncio.Queue(EMIT_QUEUE_BOUND)
+        self._presence_dirty: dict[str, set[str]] = {}
+        self._results_dirty: dict[str, set[str]] = {}
+        self._codes_shown: dict[str, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.events = self._event_table()
+        self._register()
+
+    # ------------------------------------------------------------ lifespan
+
+    async def start(self) -> None:
+        self.writer.start()
+        if self.settings.redis_url is None:
+            # The embedded default is one process: every connection still open in the database was
+            # left by a process that died, and ends where it was last known alive.
+            await self.writer.submit(lambda db: repo.end_stale_connections(db, alive_before=utcnow()))
+        self._tasks = [
+            asyncio.create_task(self._loop("emitter", self._emit_forever), name="companion-emitter"),
+            asyncio.create_task(self._loop("batcher", self._batch_forever), name="companion-batcher"),
+            asyncio.create_task(self._loop("ticker", self._tick_forever), name="companion-ticker"),
+        ]
+
+    async def stop(self) -> None:
+        """Commit what was acknowledged, send what is due, stop the loops, report dead ones."""
+        for conn_sid in list(self._conns):
+            await self.sio.disconnect(conn_sid)
+        await self.writer.submit(
+            lambda db: repo.end_stale_connections(db, alive_before=utcnow(), process_id=PROCESS_ID)
+        )
+        await self.writer.stop()
+        await self._flush_batches()
+        while not self._emits.empty():
+            await self._send(self._emits.get_nowait())
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background loop %s had died: %r", task.get_name(), task.exception())
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def health(self) -> list[str]:
+        """The parts that do not answer: empty when all is well."""
+        failing = []
+        try:
+            async with self._db() as db:
+                await repo.ping_database(db)
+        except (SQLAlchemyError, OSError) as e:
+            log.warning("health: database: %s", e)
+            failing.append("database")
+        if self.writer.dead:
+            failing.append("writer")
+        return failing
+
+    async def _loop(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run a background loop for ever; log and restart it with a doubling delay when it fails."""
+        delay = 0.5
+        while True:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s loop failed; restarting in %.1fs", name, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, LOOP_BACKOFF_CAP_S)
+
+    # ------------------------------------------------------------ sending
+
+    async def _publish(self, events: Sequence[Emit]) -> None:
+        await self._emits.put(events)
+
+    def _forget(self, session_id: str) -> None:
+        """A write failed: drop the live state so it is read again from the database."""
+        asyncio.get_running_loop().create_task(self.store.evict(session_id))
+
+    async def _emit_forever(self) -> None:
+        while True:
+            await self._send(await self._emits.get())
+
+    async def _send(self, events: Sequence[Emit]) -> None:
+        for e in events:
+            try:
+                await self.sio.emit(e.event, e.payload, room=e.room)
+            except Exception:
+                log.exception("could not send %s to %s", e.event, e.room)
+
+    def _presence_changed(self, session_id: str, participant_id: str) -> None:
+        self._presence_dirty.setdefault(session_id, set()).add(participant_id)
+
+    def _results_changed(self, session_id: str, ping_id: str) -> None:
+        self._results_dirty.setdefault(session_id, set()).add(ping_id)
+
+    async def _batch_forever(self) -> None:
+        while True:
+            await asyncio.sleep(BATCH_SECONDS)
+            await self._flush_batches()
+
+    async def _flush_batches(self) -> None:
+        presence, self._presence_dirty = self._presence_dirty, {}
+        results, self._results_dirty = self._results_dirty, {}
+        for sid, pids in presence.items():
+            try:
+                await self._send_presence(sid, pids)
+            except Exception:
+                log.exception("presence batch for %s failed", sid)
+        for sid, ping_ids in results.items():
+            for ping_id in ping_ids:
+                try:
+                    r = await self.actions.ping_results(sid, ping_id)
+                    if r is not None:
+                        await self.sio.emit("ping:results", r, room=room_staff(sid))
+                except Exception:
+                    log.exception("results of ping %s failed", ping_id)
+
+    async def _send_presence(
+        self, session_id: str, participant_ids: set[str], extra: dict[str, Any] | None = None
+    ) -> None:
+        state = await self.store.session(session_id)
+        if state is None:
+            return
+        members = await self.store.members(session_id)
+        connected = await self.store.connected(session_id)
+        changes = [m.presence(m.id in connected) for m in members if m.id in participant_ids]
+        event = {"changes": changes, "counts": views.counts(members, connected), **views.checkin_code(state)}
+        await self.sio.emit("presence", event, room=room_staff(session_id))
+
+    # ------------------------------------------------------------ the ticker
+
+    async def _tick_forever(self) -> None:
+        last_keepalive = utcnow()
+        last_autoclose = utcnow() - timedelta(days=1)
+        while True:
+            await asyncio.sleep(self.settings.ticker_seconds)
+            now = utcnow()
+            async with self._db() as db:
+                watched = await repo.sessions_to_watch(db, starting_before=now)
+            for s in watched:
+                try:
+                    await self._tick_session(s, now, autoclose=(now - last_autoclose).total_seconds() >= 30)
+                except (AppError, SQLAlchemyError) as e:
+                    log.warning("ticker: session %s: %s", s.id, e)
+            if (now - last_autoclose).total_seconds() >= 30:
+                last_autoclose = now
+            if (now - last_keepalive).total_seconds() >= KEEPALIVE_SECONDS:
+                last_keepalive = now
+                await self.writer.submit(lambda db, t=now: repo.keep_alive(db, process_id=PROCESS_ID, now=t))
+
+    async def _tick_session(self, s: Any, now: Any, *, autoclose: bool) -> None:
+        if lifecycle.due_to_start(s, now):
+            await self.actions.start(s.id)
+        if not await self.store.loaded(s.id):
+            if autoclose and lifecycle.due_to_close(s, now, self._grace, 0):
+                await self.actions.close(s.id)
+            return
+        await self.actions.close_due_pings(s.id, now)
+        live = await self.store.session(s.id)
+        if live is None:
+            return
+        if autoclose and lifecycle.due_to_close(
+            live, now, self._grace, len(await self.store.connected(s.id))
+        ):
+            await self.actions.close(s.id)
+            return
+        if live.checkin_secret is not None:
+            code = attendance.code_at(live.checkin_secret, now)
+            if self._codes_shown.get(s.id) != code:
+                self._codes_shown[s.id] = code
+                await self._send_presence(s.id, set())
+
+    @property
+    def _grace(self) -> timedelta:
+        return timedelta(minutes=self.settings.auto_close_grace_minutes)
+
+    # ------------------------------------------------------------ connections
+
+    def _register(self) -> None:
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        for name, spec in self.events.items():
+            self.sio.on(name, self._dispatcher(name, spec))
+        self.sio.on("*", self._on_unknown)
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        try:
+            conn = await self._authenticate(auth)
+        except AppError as e:
+            raise socketio.exceptions.ConnectionRefusedError(e.message) from None
+        except SQLAlchemyError:
+            log.exception("connect: database unavailable")
+            raise socketio.exceptions.ConnectionRefusedError(
+                "the service is unavailable; try again"
+            ) from None
+        self._conns[sid] = conn
+        actor, session_id = conn.actor, conn.session_id
+        rooms = [room_all(session_id)]
+        if actor.is_staff:
+            rooms.append(room_staff(session_id))
+        if actor.participant_id is not None:
+            rooms += [room_participants(session_id), room_participant(actor.participant_id)]
+        for room in rooms:
+            await self.sio.enter_room(sid, room)
+        if actor.participant_id is not None:
+            await self.actions.connected(session_id, actor.participant_id, sid, PROCESS_ID)
+
+    async def _authenticate(self, auth: Any) -> Conn:
+        if not isinstance(auth, dict) or not isinstance(auth.get("token"), str) or not auth["token"]:
+            raise Unauthorized("missing token: connect with auth {token, session}")
+        async with self._db() as db:
+            actor = await resolve(db, token=auth["token"], key=self.settings.secret_key)
+        requested = auth.get("session")
+        if requested is not None and not isinstance(requested, str):
+            raise Invalid("session: must be a string")
+        if actor.role == "participant":
+            if requested and requested != actor.session_id:
+                raise Forbidden("this token belongs to another session")
+            session_id = actor.session_id
+        else:
+            if not requested:
+                raise Invalid("missing session: staff connect with auth {token, session}")
+            session_id = requested
+        assert session_id is not None
+        try:
+            state = await self.actions.ensure_loaded(session_id)
+        except NotFound:
+            raise NotFound("unknown session") from None
+        if not actor.may_act_in(state):
+            raise Forbidden("this token may not act in that session")
+        return Conn(actor=actor, session_id=session_id)
+
+    async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
+        conn = self._conns.pop(sid, None)
+        if conn is None or conn.actor.participant_id is None:
+            return
+        try:
+            await self.actions.disconnected(conn.session_id, conn.actor.participant_id, sid)
+        except AppError as e:
+            log.warning("disconnect of %s not recorded: %s", sid, e)
+
+    async def disconnect_token(self, token_id: str) -> None:
+        """A revoked token's sockets are closed at once."""
+        for sid, conn in list(self._conns.items()):
+            if conn.actor.token_id == token_id:
+                await self.sio.disconnect(sid)
+
+    # ------------------------------------------------------------ events
+
+    def _dispatcher(self, name: str, spec: EventSpec) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def handle(sid: str, *args: Any) -> dict[str, Any]:
+            try:
+                conn = self._conns.get(sid)
+                if conn is None:
+                    raise Unavailable("not connected")
+                if not await self._limiter.hit(self._event_rate, "events", sid):
+                    raise RateLimited(f"more than {self.settings.events_per_second} events a second")
+                if spec.roles is not None and conn.actor.role not in spec.roles:
+                    raise Forbidden(f"a {conn.actor.role} may not send {name}")
+                data = payloads.parse(spec.model, args[0] if args else None)
+                return {"ok": True, **await spec.handler(conn, data)}
+            except AppError as e:
+                return e.ack()
+            except SQLAlchemyError:
+                log.exception("%s: database error", name)
+                return Unavailable("the database is unavailable; try again").ack()
+            except Exception:
+                log.exception("%s failed", name)
+                return Unavailable("internal error").ack()
+
+        return handle
+
+    async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return NotFound(f"unknown event {event}").ack()
+
+    def _event_table(self) -> dict[str, EventSpec]:
+        a = self.actions
+        P = payloads
+
+        async def clock_sync(c: Conn, p: P.ClockSync) -> dict[str, Any]:
+            return {"t0": p.t0, "server": int(utcnow().timestamp() * 1000)}
+
+        async def session_state(c: Conn, p: P.Empty) -> dict[str, Any]:
+            state = await a.ensure_loaded(c.session_id)
+            last_seq = await self.store.chat_last_seq(c.session_id)
+            return await views.session_state(self.store, c.actor, state, last_seq)
+
+        async def checkin(c: Conn, p: P.Checkin) -> dict[str, Any]:
+            m = await a.checkin(c.actor, c.session_id, p)
+            return {"status": m.checkin_status, "at": iso(m.checked_in_at)}
+
+        async def mark(c: Conn, p: P.Mark) -> dict[str, Any]:
+            await a.mark(c.session_id, p)
+            return {}
+
+        async def ping_launch(c: Conn, p: P.PingLaunch) -> dict[str, Any]:
+            ping = await a.launch_ping(c.session_id, p)
+            return {"ping_id": ping.id, "closes_at": iso(ping.closes_at)}
+
+        async def ping_answer(c: Conn, p: P.PingAnswer) -> dict[str, Any]:
+            await a.answer_ping(c.actor, c.session_id, p)
+            return {}
+
+        async def ping_close(c: Conn, p: P.PingRef) -> dict[str, Any]:
+            return {"results": await a.close_ping(c.session_id, p.ping_id)}
+
+        async def help_open(c: Conn, p: P.HelpOpen) -> dict[str, Any]:
+            t = await a.open_ticket(c.actor, c.session_id, p)
+            return {"ticket_id": t.id, "position": t.position}
+
+        async def help_claim(c: Conn, p: P.HelpRef) -> dict[str, Any]:
+            await a.claim_ticket(c.actor, c.session_id, p.ticket_id)
+            return {}
+
+        async def help_resolve(c: Conn, p: P.HelpResolve) -> dict[str, Any]:
+            await a.resolve_ticket(c.actor, c.session_id, p)
+            return {}
+
+        async def chat_send(c: Conn, p: P.ChatSend) -> dict[str, Any]:
+            message_id, seq = await a.send_chat(c.actor, c.session_id, p)
+            return {"id": message_id, "seq": seq}
+
+        async def chat_history(c: Conn, p: P.ChatHistory) -> dict[str, Any]:
+            messages = await a.chat_history(c.session_id, p.after_seq, CHAT_HISTORY_PAGE + 1)
+            return {
+                "messages": [m.view() for m in messages[:CHAT_HISTORY_PAGE]],
+                "more": len(messages) > CHAT_HISTORY_PAGE,
+            }
+
+        async def session_start(c: Conn, p: P.Empty) -> dict[str, Any]:
+            return {"session": (await a.start(c.session_id)).public()}
+
+        async def session_delay(c: Conn, p: P.Delay) -> dict[str, Any]:
+            return {"session": (await a.delay(c.session_id, p)).public()}
+
+        async def session_close(c: Conn, p: P.Empty) -> dict[str, Any]:
+            return {"session": (await a.close(c.session_id)).public()}
+
+        async def platform(c: Conn, p: P.Platform) -> dict[str, Any]:
+            await a.platform(c.session_id, p)
+            return {}
+
+        return {
+            "clock:sync": EventSpec(None, P.ClockSync, clock_sync),
+            "session:state": EventSpec(None, P.Empty, session_state),
+            "attendance:checkin": EventSpec(PARTICIPANT_ONLY, P.Checkin, checkin),
+            "attendance:mark": EventSpec(CONDUCT_ROLES, P.Mark, mark),
+            "ping:launch": EventSpec(CONDUCT_ROLES, P.PingLaunch, ping_launch),
+            "ping:answer": EventSpec(PARTICIPANT_ONLY, P.PingAnswer, ping_answer),
+            "ping:close": EventSpec(CONDUCT_ROLES, P.PingRef, ping_close),
+            "help:open": EventSpec(PARTICIPANT_ONLY, P.HelpOpen, help_open),
+            "help:claim": EventSpec(SUPPORT_ROLES, P.HelpRef, help_claim),
+            "help:resolve": EventSpec(SUPPORT_ROLES, P.HelpResolve, help_resolve),
+            "chat:send": EventSpec(None, P.ChatSend, chat_send),
+            "chat:history": EventSpec(None, P.ChatHistory, chat_history),
+            "session:start": EventSpec(CONDUCT_ROLES, P.Empty, session_start),
+            "session:delay": EventSpec(CONDUCT_ROLES, P.Delay, session_delay),
+            "session:close": EventSpec(CONDUCT_ROLES, P.Empty, session_close),
+            "platform:status": EventSpec(STAFF_ROLES, P.Platform, platform),
+        }

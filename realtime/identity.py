@@ -1,0 +1,87 @@
+"""Tokens and who they stand for: staff API tokens (hashed, revocable) and participant links."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+
+from persistence import repo
+from realtime.errors import Unauthorized
+from realtime.model import Actor
+
+STAFF_PREFIX = "cmp"
+PARTICIPANT_PREFIX = "cpt"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _participant_mac(key: str, participant_id: str) -> str:
+    mac = hmac.new(key.encode(), f"participant:{participant_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")
+
+
+def participant_token(key: str, participant_id: str) -> str:
+    """A participant's personal token, derived from the server key: adding them again gives the same one."""
+    return f"{PARTICIPANT_PREFIX}_{participant_id}_{_participant_mac(key, participant_id)}"
+
+
+async def create_staff_token(
+    db: DbSession, *, role: str, name: str, email: str | None, now: datetime
+) -> tuple[str, str]:
+    """A new API token (id, token); the token is shown once, only its hash is kept."""
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(24)
+    if email is not None:
+        await repo.upsert_staff(db, email=email, name=name, now=now)
+    await repo.add_token(
+        db, token_id=token_id, secret_hash=_hash(secret), role=role, name=name, email=email, now=now
+    )
+    return token_id, f"{STAFF_PREFIX}_{token_id}_{secret}"
+
+
+async def resolve(db: DbSession, *, token: str, key: str) -> Actor:
+    """The actor behind a token, or Unauthorized saying why."""
+    prefix, _, rest = token.partition("_")
+    ident, _, secret = rest.partition("_")
+    if prefix == PARTICIPANT_PREFIX and ident and secret:
+        if not hmac.compare_digest(secret, _participant_mac(key, ident)):
+            raise Unauthorized("unknown token")
+        found = await repo.get_member(db, participant_id=ident)
+        if found is None:
+            raise Unauthorized("unknown token: that participant is no longer on a roster")
+        session_id, member = found
+        return Actor(
+            role="participant",
+            name=member.name,
+            token_id=ident,
+            email=member.email,
+            participant_id=member.id,
+            session_id=session_id,
+        )
+    if prefix == STAFF_PREFIX and ident and secret:
+        row = await repo.get_token(db, token_id=ident)
+        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            raise Unauthorized("unknown token")
+        if row.revoked_at is not None:
+            raise Unauthorized("token revoked")
+        name = row.name
+        if row.email is not None:
+            staff = await repo.get_staff(db, email=row.email)
+            if staff is not None:
+                if staff.disabled_at is not None:
+                    raise Unauthorized("this staff member is disabled")
+                name = staff.name
+        return Actor(role=row.role, name=name, token_id=row.id, email=row.email)  # type: ignore[arg-type]
+    raise Unauthorized("unknown token")

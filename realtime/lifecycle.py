@@ -1,0 +1,54 @@
+"""The session's lifecycle as a state machine: scheduled -> live -> closed, with delays."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from realtime.errors import Conflict
+from realtime.model import Emit, SessionState, room_all
+
+# Check-in opens this long before the expected start (contract).
+CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
+
+
+def require_open(session: SessionState) -> None:
+    """Every change to a closed session answers conflict."""
+    if session.status == "closed":
+        raise Conflict("the session is closed")
+
+
+def session_event(session: SessionState) -> Emit:
+    return Emit("session", session.public(), room_all(session.id))
+
+
+def start(session: SessionState, now: datetime) -> tuple[SessionState, list[Emit]]:
+    """Go live now; starting a live session answers it as it is."""
+    require_open(session)
+    if session.status == "live":
+        return session, []
+    started = replace(session, status="live", started_at=now)
+    return started, [session_event(started)]
+
+
+def delay(session: SessionState, minutes: int, reason: str | None) -> tuple[SessionState, list[Emit]]:
+    """Move the expected start on from where it was; only a scheduled session can be delayed."""
+    require_open(session)
+    if session.status != "scheduled":
+        raise Conflict(f"a {session.status} session cannot be delayed")
+    delayed = replace(session, delay_minutes=session.delay_minutes + minutes, delay_reason=reason)
+    return delayed, [session_event(delayed)]
+
+
+def due_to_start(session: SessionState, now: datetime) -> bool:
+    """A scheduled session goes live by itself at its expected start."""
+    return session.status == "scheduled" and session.expected_start <= now
+
+
+def due_to_close(session: SessionState, now: datetime, grace: timedelta, connected: int) -> bool:
+    """Nobody closed it, its scheduled end plus the grace period has passed, and it is empty."""
+    return session.status != "closed" and connected == 0 and session.scheduled_end + grace <= now
+
+
+def checkin_opens_at(session: SessionState) -> datetime:
+    return session.expected_start - CHECKIN_OPENS_BEFORE

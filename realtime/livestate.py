@@ -1,0 +1,198 @@
+"""Live state of the sessions being served, behind one small interface.
+
+The database is the source of truth; live state is what a process must answer from without a
+query per event: the roster with check-ins, open pings with their answers, the help queue, the
+chat sequence and who is connected. `MemoryLiveStore` serves the embedded default (one process);
+a Redis implementation of the same interface serves several processes (chosen by URL in
+`create_live_store`). Every method is a coroutine so that either can sit behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from persistence.repo import Snapshot
+from realtime.model import Member, Ping, SessionState, Ticket
+
+
+class LiveStore(Protocol):
+    """What the hub needs of live state; all of it visible to every process of a deployment."""
+
+    def lock(self, session_id: str) -> AbstractLock: ...
+
+    async def loaded(self, session_id: str) -> bool: ...
+    async def load(self, snapshot: Snapshot) -> None: ...
+    async def evict(self, session_id: str) -> None: ...
+    async def session_ids(self) -> list[str]: ...
+
+    async def session(self, session_id: str) -> SessionState | None: ...
+    async def set_session(self, state: SessionState) -> None: ...
+
+    async def member(self, session_id: str, participant_id: str) -> Member | None: ...
+    async def members(self, session_id: str) -> list[Member]: ...
+    async def set_member(self, session_id: str, member: Member) -> None: ...
+
+    async def open_pings(self, session_id: str) -> list[Ping]: ...
+    async def ping(self, session_id: str, ping_id: str) -> Ping | None: ...
+    async def set_ping(self, session_id: str, ping: Ping) -> None: ...
+    async def add_answer(self, session_id: str, ping_id: str, participant_id: str, answer: Any) -> None: ...
+    async def add_seen(self, session_id: str, participant_id: str) -> list[str]: ...
+
+    async def tickets(self, session_id: str) -> list[Ticket]: ...
+    async def set_tickets(self, session_id: str, tickets: list[Ticket]) -> None: ...
+
+    async def chat_lookup(
+        self, session_id: str, author_key: str, client_id: str
+    ) -> tuple[str, int] | None: ...
+    async def chat_reserve(
+        self, session_id: str, author_key: str, client_id: str, message_id: str
+    ) -> int: ...
+    async def chat_last_seq(self, session_id: str) -> int: ...
+
+    async def attach(self, session_id: str, participant_id: str, connection_id: str) -> bool: ...
+    async def detach(self, session_id: str, participant_id: str, connection_id: str) -> bool: ...
+    async def connected(self, session_id: str) -> set[str]: ...
+
+
+class AbstractLock(Protocol):
+    async def __aenter__(self) -> None: ...
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+@dataclass(slots=True)
+class _Live:
+    session: SessionState
+    members: dict[str, Member]
+    pings: dict[str, Ping]  # open ones only
+    tickets: list[Ticket]
+    chat_index: dict[tuple[str, str], tuple[str, int]]
+    last_seq: int
+
+
+@dataclass(slots=True)
+class _Presence:
+    # participant id -> its open connections (tabs); a participant is connected while any is open
+    tabs: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+class MemoryLiveStore:
+    """Live state in this process's memory: the embedded default, and the twin the tests compare."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, _Live] = {}
+        self._presence: dict[str, _Presence] = defaultdict(_Presence)
+        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def lock(self, session_id: str) -> AbstractLock:
+        return self._locks[session_id]
+
+    async def loaded(self, session_id: str) -> bool:
+        return session_id in self._live
+
+    async def load(self, snapshot: Snapshot) -> None:
+        self._live[snapshot.session.id] = _Live(
+            session=snapshot.session,
+            members={m.id: m for m in snapshot.members},
+            pings={p.id: p for p in snapshot.open_pings},
+            tickets=list(snapshot.tickets),
+            chat_index=dict(snapshot.chat_index),
+            last_seq=snapshot.last_seq,
+        )
+
+    async def evict(self, session_id: str) -> None:
+        self._live.pop(session_id, None)
+
+    async def session_ids(self) -> list[str]:
+        return list(self._live)
+
+    def _get(self, session_id: str) -> _Live:
+        return self._live[session_id]
+
+    async def session(self, session_id: str) -> SessionState | None:
+        live = self._live.get(session_id)
+        return live.session if live else None
+
+    async def set_session(self, state: SessionState) -> None:
+        self._get(state.id).session = state
+
+    async def member(self, session_id: str, participant_id: str) -> Member | None:
+        return self._get(session_id).members.get(participant_id)
+
+    async def members(self, session_id: str) -> list[Member]:
+        return list(self._get(session_id).members.values())
+
+    async def set_member(self, session_id: str, member: Member) -> None:
+        self._get(session_id).members[member.id] = member
+
+    async def open_pings(self, session_id: str) -> list[Ping]:
+        return list(self._get(session_id).pings.values())
+
+    async def ping(self, session_id: str, ping_id: str) -> Ping | None:
+        return self._get(session_id).pings.get(ping_id)
+
+    async def set_ping(self, session_id: str, ping: Ping) -> None:
+        pings = self._get(session_id).pings
+        if ping.is_open:
+            pings[ping.id] = ping
+        else:
+            pings.pop(ping.id, None)
+
+    async def add_answer(self, session_id: str, ping_id: str, participant_id: str, answer: Any) -> None:
+        ping = self._get(session_id).pings[ping_id]
+        ping.answers[participant_id] = answer
+        ping.seen.add(participant_id)
+
+    async def add_seen(self, session_id: str, participant_id: str) -> list[str]:
+        changed = []
+        for ping in self._get(session_id).pings.values():
+            if participant_id not in ping.seen:
+                ping.seen.add(participant_id)
+                changed.append(ping.id)
+        return changed
+
+    async def tickets(self, session_id: str) -> list[Ticket]:
+        return list(self._get(session_id).tickets)
+
+    async def set_tickets(self, session_id: str, tickets: list[Ticket]) -> None:
+        self._get(session_id).tickets = list(tickets)
+
+    async def chat_lookup(self, session_id: str, author_key: str, client_id: str) -> tuple[str, int] | None:
+        return self._get(session_id).chat_index.get((author_key, client_id))
+
+    async def chat_reserve(self, session_id: str, author_key: str, client_id: str, message_id: str) -> int:
+        live = self._get(session_id)
+        live.last_seq += 1
+        live.chat_index[(author_key, client_id)] = (message_id, live.last_seq)
+        return live.last_seq
+
+    async def chat_last_seq(self, session_id: str) -> int:
+        return self._get(session_id).last_seq
+
+    async def attach(self, session_id: str, participant_id: str, connection_id: str) -> bool:
+        tabs = self._presence[session_id].tabs[participant_id]
+        tabs.add(connection_id)
+        return len(tabs) == 1
+
+    async def detach(self, session_id: str, participant_id: str, connection_id: str) -> bool:
+        presence = self._presence[session_id].tabs
+        tabs = presence.get(participant_id)
+        if not tabs or connection_id not in tabs:
+            return False
+        tabs.discard(connection_id)
+        if not tabs:
+            del presence[participant_id]
+            return True
+        return False
+
+    async def connected(self, session_id: str) -> set[str]:
+        return set(self._presence[session_id].tabs) if session_id in self._presence else set()
+
+
+def create_live_store(redis_url: str | None) -> LiveStore:
+    """The live store for a URL: memory when none is configured."""
+    if redis_url:
+        raise NotImplementedError("Redis live state comes with the scale-out work (COMPANION_REDIS_URL)")
+    return MemoryLiveStore()

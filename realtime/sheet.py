@@ -1,0 +1,89 @@
+"""The attendance sheet, computed from the roster and the connection intervals (no I/O)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from realtime.model import Member, SessionState, iso
+
+COLUMNS = (
+    "participant_id",
+    "name",
+    "email",
+    "status",
+    "checked_in_at",
+    "first_seen",
+    "last_seen",
+    "minutes_present",
+    "pings_answered",
+    "pings_total",
+)
+
+
+def _union_seconds(intervals: list[tuple[datetime, datetime]]) -> float:
+    """Seconds covered by the intervals, counting overlaps (several tabs) once."""
+    total = 0.0
+    start: datetime | None = None
+    end: datetime | None = None
+    for a, b in sorted(intervals):
+        if end is None or start is None or a > end:
+            if end is not None and start is not None:
+                total += (end - start).total_seconds()
+            start, end = a, b
+        elif b > end:
+            end = b
+    if end is not None and start is not None:
+        total += (end - start).total_seconds()
+    return total
+
+
+def rows(
+    session: SessionState,
+    members: Iterable[Member],
+    connections: Iterable[tuple[str, datetime, datetime | None]],
+    pings_total: int,
+    answered: dict[str, int],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """One row per participant; time present counts only between the start and the close."""
+    until = session.closed_at or now
+    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for pid, connected_at, ended_at in connections:
+        spans[pid].append((connected_at, ended_at or until))
+    out = []
+    for m in members:
+        mine = spans.get(m.id, [])
+        present = 0.0
+        if session.started_at is not None:
+            clipped = [(max(a, session.started_at), min(b, until)) for a, b in mine]
+            present = _union_seconds([(a, b) for a, b in clipped if b > a])
+        out.append(
+            {
+                "participant_id": m.id,
+                "name": m.name,
+                "email": m.email,
+                "status": m.status,
+                "checked_in_at": iso(m.checked_in_at),
+                "first_seen": iso(min(a for a, _ in mine)) if mine else None,
+                "last_seen": iso(min(max(b for _, b in mine), until)) if mine else None,
+                "minutes_present": round(present / 60, 2),
+                "pings_answered": answered.get(m.id, 0),
+                "pings_total": pings_total,
+            }
+        )
+    return out
+
+
+def csv_text(sheet: list[dict[str, Any]]) -> str:
+    """RFC 4180 CSV with a header row."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    for r in sheet:
+        writer.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
+    return buf.getvalue()

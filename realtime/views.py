@@ -1,0 +1,72 @@
+"""Snapshots for clients: enough to draw a whole page after a reconnect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realtime import attendance, helpdesk, pings
+from realtime.livestate import LiveStore
+from realtime.model import Actor, Member, SessionState, iso, utcnow
+
+
+def counts(members: list[Member], connected: set[str]) -> dict[str, int]:
+    statuses = [m.status for m in members]
+    return {
+        "expected": len(members),
+        "connected": sum(1 for m in members if m.id in connected),
+        "checked_in": sum(1 for m in members if m.checked_in_at is not None),
+        "present": statuses.count("present"),
+        "late": statuses.count("late"),
+        "excused": statuses.count("excused"),
+        "absent": statuses.count("absent"),
+    }
+
+
+def checkin_code(session: SessionState) -> dict[str, Any]:
+    """The current check-in code for staff screens, when the session asks for one."""
+    if session.checkin_secret is None:
+        return {}
+    now = utcnow()
+    return {
+        "checkin_code": attendance.code_at(session.checkin_secret, now),
+        "checkin_code_expires_at": iso(attendance.code_expires_at(now)),
+    }
+
+
+async def session_state(
+    store: LiveStore, actor: Actor, session: SessionState, last_seq: int
+) -> dict[str, Any]:
+    """The `session:state` answer for this actor."""
+    sid = session.id
+    state: dict[str, Any] = {
+        "session": session.public(),
+        "platform": {"status": session.platform_status, "message": session.platform_message},
+        "last_seq": last_seq,
+        "server_time": iso(utcnow()),
+    }
+    open_pings = sorted(await store.open_pings(sid), key=lambda p: p.launched_at)
+    tickets = await store.tickets(sid)
+    if actor.participant_id is not None:
+        member = await store.member(sid, actor.participant_id)
+        state["me"] = {
+            "role": actor.role,
+            "name": member.name if member else actor.name,
+            "participant_id": actor.participant_id,
+            "status": member.status if member else "absent",
+            "checked_in_at": iso(member.checked_in_at) if member else None,
+        }
+        state["pings"] = [
+            {**pings.view(p), "my_answer": p.answers.get(actor.participant_id)} for p in open_pings
+        ]
+        mine = [t for t in tickets if t.participant_id == actor.participant_id]
+        state["ticket"] = max(mine, key=lambda t: t.created_at).mine() if mine else None
+        return state
+    members = await store.members(sid)
+    connected = await store.connected(sid)
+    state["me"] = {"role": actor.role, "name": actor.name, "email": actor.email}
+    state["participants"] = [m.presence(m.id in connected) for m in members]
+    state["counts"] = counts(members, connected)
+    state["pings"] = [{**pings.view(p), **pings.results(p)} for p in open_pings]
+    state["tickets"] = helpdesk.queue_view(tickets)["tickets"]
+    state.update(checkin_code(session))
+    return state

@@ -1,0 +1,103 @@
+"""The ASGI application: Starlette for HTTP, python-socketio for the live hub, one lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from persistence.db import create_engine, migrate, sessionmaker
+from realtime.errors import AppError, Unavailable
+from realtime.hub import Hub
+from realtime.livestate import create_live_store
+from server import api, openapi, pages
+from server.jsonresponse import json
+from server.settings import Settings
+
+log = logging.getLogger("companion")
+
+# No inline script anywhere: the pages load their modules from /static.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP answer (a plain ASGI middleware: no per-request task)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return json(exc.body(), exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found", 413: "too_large"}.get(
+        exc.status_code, "invalid" if exc.status_code < 500 else "unavailable"
+    )
+    return json({"error": {"code": code, "message": str(exc.detail)}}, exc.status_code)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json(Unavailable("internal error; try again").body(), 503)
+
+
+def create_app(settings: Settings) -> Any:
+    """The whole server for these settings; resources open and close in the lifespan."""
+    engine = create_engine(settings.database_url)
+    hub = Hub(settings, sessionmaker(engine), create_live_store(settings.redis_url))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await migrate(engine)
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await engine.dispose()
+
+    async def openapi_json(request: Request) -> Response:
+        return json(openapi.document())
+
+    app = Starlette(
+        routes=[*api.routes(), Route("/api/openapi.json", openapi_json), *pages.routes()],
+        exception_handlers={AppError: app_error, HTTPException: http_error, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    app.state.settings = settings
+    return socketio.ASGIApp(hub.sio, other_asgi_app=SecurityHeaders(app), socketio_path="socket.io")

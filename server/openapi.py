@@ -1,0 +1,102 @@
+"""The OpenAPI document, built from the route table and the request schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.api import API
+
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "enum": [
+                        "invalid",
+                        "unauthorized",
+                        "forbidden",
+                        "not_found",
+                        "conflict",
+                        "too_large",
+                        "rate_limited",
+                        "unavailable",
+                    ],
+                },
+                "message": {"type": "string"},
+            },
+        }
+    },
+}
+
+_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("POST", "/api/tokens"): ("201", "The token, shown once: {id, token, role, name, email}"),
+    ("POST", "/api/sessions"): ("201", "The session, status scheduled"),
+}
+
+
+def document() -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR}
+    paths: dict[str, Any] = {}
+    for path, method, endpoint, roles, model, summary in API:
+        op: dict[str, Any] = {"summary": summary, "operationId": endpoint.__name__}
+        if roles is not None:
+            op["security"] = [{"bearer": []}]
+            op["description"] = "Who may: " + ", ".join(sorted(roles))
+        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        if params:
+            op["parameters"] = [
+                {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+            ]
+        if model is not None:
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+                },
+            }
+        status, text = _ANSWERS.get((method, path), ("200", "Success"))
+        media = "text/csv" if path.endswith(".csv") else "application/json"
+        op["responses"] = {
+            status: {
+                "description": text,
+                "content": {
+                    media: {
+                        "schema": {"type": "object"} if media == "application/json" else {"type": "string"}
+                    }
+                },
+            }
+        }
+        for code, why in (
+            ("400", "Bad input"),
+            ("401", "No or unknown token"),
+            ("403", "Not allowed"),
+            ("404", "Not found"),
+            ("409", "Conflict"),
+            ("503", "Unavailable"),
+        ):
+            op["responses"][code] = {
+                "description": why,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        paths.setdefault(path, {})[method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Companion",
+            "version": "0.1.0",
+            "description": "HTTP API of the Companion live-session hub; realtime events: docs/protocol.md",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

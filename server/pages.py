@@ -1,0 +1,37 @@
+"""The pages: the companion tab, the instructor dashboard and the support console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+def _page(name: str):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(STATIC / name, headers={"cache-control": "no-cache"})
+
+    return endpoint
+
+
+async def index(request: Request) -> Response:
+    return (
+        RedirectResponse("/static/index.html")
+        if (STATIC / "index.html").exists()
+        else Response("Companion\n")
+    )
+
+
+def routes() -> list[Route | Mount]:
+    return [
+        Route("/", index),
+        Route("/join/{session_id}", _page("companion.html")),
+        Route("/dashboard/{session_id}", _page("dashboard.html")),
+        Route("/support/{session_id}", _page("support.html")),
+        Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
+    ]

@@ -1,0 +1,101 @@
+"""One typed settings object, read and checked once at start-up and passed into create_app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Development keys are generated once and kept beside the SQLite file, so that participant
+# links (derived from the key) stay valid across restarts of a laptop install.
+_SECRET_FILE = "secret_key"
+_MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """Configuration that the server refuses to start with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server reads from its environment."""
+
+    database_url: str
+    secret_key: str
+    public_url: str
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path("var"))
+    environment: str = "development"
+    # A session nobody closed is closed this long after its scheduled end, once it is empty.
+    auto_close_grace_minutes: int = 30
+    # Engine.io heartbeat: a silent client is dropped after interval + timeout (15 s), well
+    # inside the contract's 30 s for showing a dropped connection as disconnected.
+    ping_interval_s: int = 10
+    ping_timeout_s: int = 5
+    max_payload_bytes: int = 64 * 1024
+    # Per-connection budget for events: enough for a person clicking, not for a loop.
+    events_per_second: int = 20
+    ticker_seconds: float = 1.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", port: int = 8000
+    ) -> Settings:
+        """Read COMPANION_* variables; fill the embedded defaults; refuse insecure production setups."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("COMPANION_DATA_DIR", "var"))
+        environment = env.get("COMPANION_ENV", "development")
+        database_url = env.get("COMPANION_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'companion.db'}"
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                "COMPANION_DATABASE_URL must be sqlite+aiosqlite:///... or postgresql+asyncpg://..."
+            )
+        secret_key = env.get("COMPANION_SECRET_KEY") or ""
+        if not secret_key:
+            if environment != "development":
+                raise SettingsError("COMPANION_SECRET_KEY is required outside development")
+            secret_key = _development_secret(data_dir)
+        if len(secret_key) < _MIN_SECRET_LENGTH and environment != "development":
+            raise SettingsError(f"COMPANION_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters")
+        public_url = (env.get("COMPANION_PUBLIC_URL") or f"http://{_url_host(host)}:{port}").rstrip("/")
+        if not public_url.startswith(("http://", "https://")):
+            raise SettingsError("COMPANION_PUBLIC_URL must be an http(s) origin")
+        smtp_url = env.get("COMPANION_SMTP_URL") or None
+        if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
+            raise SettingsError("COMPANION_SMTP_URL must be smtp://host:port")
+        return cls(
+            database_url=database_url,
+            secret_key=secret_key,
+            public_url=public_url,
+            redis_url=env.get("COMPANION_REDIS_URL") or None,
+            smtp_url=smtp_url,
+            data_dir=data_dir,
+            environment=environment,
+            auto_close_grace_minutes=int(env.get("COMPANION_AUTO_CLOSE_GRACE_MINUTES", "30")),
+        )
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "::", ""):
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+def _development_secret(data_dir: Path) -> str:
+    path = data_dir / _SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key)
+        return key
