@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from datetime import timedelta
 from typing import Any
@@ -93,8 +94,17 @@ def run_server(settings: Settings, host: str, port: int) -> int:
         timeout_graceful_shutdown=5,
     )
     print(f"Companion serving on http://{host}:{port}  (public URL {settings.public_url})", flush=True)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT (sessions are committed, sockets closed) and
+    # then raises the signal again for the handler that was there before it: make that an exit 0,
+    # since a stop that was asked for and went well is a clean exit.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.Server(config).run()
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _with_db(settings: Settings, fn: Any) -> Any:
