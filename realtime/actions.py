@@ -9,7 +9,7 @@ go and awaits the commit before answering: nothing is acknowledged that a crash 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -60,6 +60,7 @@ class Actions:
         limiter: MovingWindowRateLimiter,
         presence_changed: Callable[[str, str], None],
         results_changed: Callable[[str, str], None],
+        publish_now: Callable[[Sequence[Emit]], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -67,6 +68,11 @@ class Actions:
         self._limiter = limiter
         self._presence_changed = presence_changed  # (session, participant): batched to staff
         self._results_changed = results_changed  # (session, ping): throttled to staff
+        # With several processes, events of one session must leave in the order its state changed
+        # although different processes commit them: a change with events then commits and publishes
+        # before the session's lock is let go. One process needs no such care: its writer commits in
+        # lock order and its emitter sends in commit order, so writes can group.
+        self._publish_now = publish_now
 
     # ------------------------------------------------------------ helpers
 
@@ -95,7 +101,13 @@ class Actions:
     async def _write(
         self, session_id: str, op: Callable[[DbSession], Awaitable[Any]], events: list[Emit]
     ) -> asyncio.Future[Any]:
-        return await self.writer.enqueue(op, events=events, session_id=session_id)
+        """Queue a write under the session's lock; the answer's future settles once it is committed."""
+        if self._publish_now is None or not events:
+            return await self.writer.enqueue(op, events=events, session_id=session_id)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(await self.writer.submit(op, session_id=session_id))
+        await self._publish_now(events)
+        return done
 
     # ------------------------------------------------------------ lifecycle
 

@@ -21,6 +21,7 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -59,6 +60,8 @@ EMIT_QUEUE_BOUND = 10_000
 # How often this process tells the database its sockets are still open; after a crash they end
 # where they were last known alive, so minutes present are off by at most this much.
 KEEPALIVE_SECONDS = 15
+# How often this process re-registers its sockets in a shared live store (within its TTL).
+REFRESH_S = 8
 # Background loops that fail restart after a delay that doubles up to this cap.
 LOOP_BACKOFF_CAP_S = 30.0
 
@@ -90,6 +93,7 @@ class Hub:
         self.settings = settings
         self.store = store
         self._db = sessionmaker
+        clustered = settings.redis_url is not None
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             cors_allowed_origins="*",
@@ -98,7 +102,13 @@ class Hub:
             ping_timeout=settings.ping_timeout_s,
             max_http_buffer_size=settings.max_payload_bytes,
             http_compression=False,
-            transports=["polling", "websocket"],
+            # Several processes: Socket.IO rooms live in each process, and events between them go
+            # through Redis (JSON, not pickle). Long-polling would need every request of a client to
+            # reach the same process, so a cluster speaks WebSocket only (docs/deploy.md).
+            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="companion", json=fastjson)
+            if clustered
+            else None,
+            transports=["websocket"] if clustered else ["polling", "websocket"],
         )
         self.writer = Writer(sessionmaker, publish=self._publish, on_failure=self._forget)
         limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -151,6 +161,22 @@ class Hub:
                 log.error("background loop %s had died: %r", task.get_name(), task.exception())
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._close_fanout()
+        await self.store.close()
+
+    async def _close_fanout(self) -> None:
+        """python-socketio's Redis manager has no close of its own: end its listener and connections."""
+        manager = self.sio.manager
+        if not isinstance(manager, socketio.AsyncRedisManager):
+            return
+        listener = getattr(manager, "thread", None)
+        if isinstance(listener, asyncio.Task):
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+        if manager.pubsub is not None:
+            await manager.pubsub.aclose()
+        if manager.redis is not None:
+            await manager.redis.aclose()
 
     async def health(self) -> list[str]:
         """The parts that do not answer: empty when all is well."""
@@ -161,6 +187,11 @@ class Hub:
         except (SQLAlchemyError, OSError) as e:
             log.warning("health: database: %s", e)
             failing.append("database")
+        try:
+            await self.store.check()
+        except (RedisError, OSError) as e:
+            log.warning("health: redis: %s", e)
+            failing.append("redis")
         if self.writer.dead:
             failing.append("writer")
         return failing
@@ -242,23 +273,40 @@ class Hub:
     # ------------------------------------------------------------ the ticker
 
     async def _tick_forever(self) -> None:
-        last_keepalive = utcnow()
+        last_keepalive = last_refresh = utcnow()
         last_autoclose = utcnow() - timedelta(days=1)
         while True:
             await asyncio.sleep(self.settings.ticker_seconds)
             now = utcnow()
+            autoclose = (now - last_autoclose).total_seconds() >= self.settings.auto_close_every_s
             async with self._db() as db:
                 watched = await repo.sessions_to_watch(db, starting_before=now)
             for s in watched:
                 try:
-                    await self._tick_session(s, now, autoclose=(now - last_autoclose).total_seconds() >= 30)
-                except (AppError, SQLAlchemyError) as e:
+                    await self._tick_session(s, now, autoclose=autoclose)
+                except (AppError, SQLAlchemyError, RedisError, OSError) as e:
                     log.warning("ticker: session %s: %s", s.id, e)
-            if (now - last_autoclose).total_seconds() >= 30:
+            if autoclose:
                 last_autoclose = now
+            if (now - last_refresh).total_seconds() >= REFRESH_S:
+                last_refresh = now
+                await self._refresh_presence()
             if (now - last_keepalive).total_seconds() >= KEEPALIVE_SECONDS:
                 last_keepalive = now
                 await self.writer.submit(lambda db, t=now: repo.keep_alive(db, process_id=PROCESS_ID, now=t))
+                if self.settings.redis_url is not None:
+                    # Sockets of a process that died end where that process last said they were open.
+                    stale = now - timedelta(seconds=3 * KEEPALIVE_SECONDS)
+                    await self.writer.submit(lambda db, t=stale: repo.end_stale_connections(db, alive_before=t))
+
+    async def _refresh_presence(self) -> None:
+        """Tell the live store this process's participant sockets are still open."""
+        tabs: dict[str, list[tuple[str, str]]] = {}
+        for sid, conn in list(self._conns.items()):
+            if conn.actor.participant_id is not None:
+                tabs.setdefault(conn.session_id, []).append((conn.actor.participant_id, sid))
+        for session_id, entries in tabs.items():
+            await self.store.refresh(session_id, entries)
 
     async def _tick_session(self, s: Any, now: Any, *, autoclose: bool) -> None:
         if lifecycle.due_to_start(s, now):
@@ -268,6 +316,8 @@ class Hub:
                 await self.actions.close(s.id)
             return
         await self.actions.close_due_pings(s.id, now)
+        for participant_id in await self.store.expired(s.id):
+            self._presence_changed(s.id, participant_id)
         live = await self.store.session(s.id)
         if live is None:
             return
@@ -300,8 +350,8 @@ class Hub:
             conn = await self._authenticate(auth)
         except AppError as e:
             raise socketio.exceptions.ConnectionRefusedError(e.message) from None
-        except SQLAlchemyError:
-            log.exception("connect: database unavailable")
+        except (SQLAlchemyError, RedisError, OSError):
+            log.exception("connect: database or redis unavailable")
             raise socketio.exceptions.ConnectionRefusedError(
                 "the service is unavailable; try again"
             ) from None
@@ -373,9 +423,12 @@ class Hub:
                 return {"ok": True, **await spec.handler(conn, data)}
             except AppError as e:
                 return e.ack()
-            except SQLAlchemyError:
-                log.exception("%s: database error", name)
+            except (SQLAlchemyError, OSError) as e:
+                log.warning("%s: database unavailable: %s", name, e)
                 return Unavailable("the database is unavailable; try again").ack()
+            except RedisError as e:
+                log.warning("%s: redis unavailable: %s", name, e)
+                return Unavailable("live state is unavailable; try again").ack()
             except Exception:
                 log.exception("%s failed", name)
                 return Unavailable("internal error").ack()

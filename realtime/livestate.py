@@ -26,7 +26,6 @@ class LiveStore(Protocol):
     async def loaded(self, session_id: str) -> bool: ...
     async def load(self, snapshot: Snapshot) -> None: ...
     async def evict(self, session_id: str) -> None: ...
-    async def session_ids(self) -> list[str]: ...
 
     async def session(self, session_id: str) -> SessionState | None: ...
     async def set_session(self, state: SessionState) -> None: ...
@@ -55,6 +54,10 @@ class LiveStore(Protocol):
     async def attach(self, session_id: str, participant_id: str, connection_id: str) -> bool: ...
     async def detach(self, session_id: str, participant_id: str, connection_id: str) -> bool: ...
     async def connected(self, session_id: str) -> set[str]: ...
+    async def refresh(self, session_id: str, tabs: list[tuple[str, str]]) -> None: ...
+    async def expired(self, session_id: str) -> list[str]: ...
+    async def check(self) -> None: ...
+    async def close(self) -> None: ...
 
 
 class AbstractLock(Protocol):
@@ -104,9 +107,6 @@ class MemoryLiveStore:
 
     async def evict(self, session_id: str) -> None:
         self._live.pop(session_id, None)
-
-    async def session_ids(self) -> list[str]:
-        return list(self._live)
 
     def _get(self, session_id: str) -> _Live:
         return self._live[session_id]
@@ -191,8 +191,23 @@ class MemoryLiveStore:
         return set(self._presence[session_id].tabs) if session_id in self._presence else set()
 
 
+    async def refresh(self, session_id: str, tabs: list[tuple[str, str]]) -> None:
+        """Sockets of this process never expire: they end with a disconnect or with the process."""
+
+    async def expired(self, session_id: str) -> list[str]:
+        return []
+
+    async def check(self) -> None:
+        """Memory always answers."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
 def create_live_store(redis_url: str | None) -> LiveStore:
-    """The live store for a URL: memory when none is configured."""
+    """The live store for a URL: Redis when one is configured, this process's memory otherwise."""
     if redis_url:
-        raise NotImplementedError("Redis live state comes with the scale-out work (COMPANION_REDIS_URL)")
+        from realtime.redisstate import RedisLiveStore
+
+        return RedisLiveStore(redis_url)
     return MemoryLiveStore()

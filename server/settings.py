@@ -39,6 +39,7 @@ class Settings:
     # Per-connection budget for events: enough for a person clicking, not for a loop.
     events_per_second: int = 20
     ticker_seconds: float = 1.0
+    auto_close_every_s: float = 30.0
 
     @property
     def is_sqlite(self) -> bool:

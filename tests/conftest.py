@@ -1,18 +1,64 @@
-"""Fixtures: a fresh server (own SQLite file) per test, and a class ready to run."""
+"""Fixtures: a fresh server per test on each configuration, and a class ready to run.
+
+Every test that takes `server` runs twice: on the embedded default (SQLite, live state in memory)
+and on the scale-out setup (PostgreSQL, live state and fan-out in Redis). COMPANION_TEST_CONFIGS
+picks a subset (e.g. `sqlite` while iterating).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.services import Postgres, RedisServer
 from tests.support import Class, Server, start_server
+
+CONFIGS = [c for c in os.environ.get("COMPANION_TEST_CONFIGS", "sqlite,postgresql").split(",") if c]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    pg = Postgres()
+    # Requested lazily from inside a running test loop: run its own loop in a thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, pg.setup()).result()
+        yield pg
+        pool.submit(asyncio.run, pg.teardown()).result()
+
+
+@pytest.fixture(params=CONFIGS)
+async def backing(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """Settings overrides for one configuration, with its databases made fresh for the test."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    pg: Postgres = request.getfixturevalue("postgres")
+    redis: RedisServer = request.getfixturevalue("redis_server")
+    redis.flush()
+    url = await pg.fresh()
+    try:
+        yield {"database_url": url, "redis_url": redis.url}
+    finally:
+        await pg.drop(url)
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2)
+async def server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
+    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2, **backing)
     try:
         yield srv
     finally:

@@ -149,6 +149,8 @@ async def start_server(tmp: Path, **overrides: Any) -> tuple[Server, uvicorn.Ser
         "COMPANION_DATABASE_URL": overrides.pop("database_url", f"sqlite+aiosqlite:///{tmp / 'test.db'}"),
         "COMPANION_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
     }
+    if overrides.get("redis_url"):
+        env["COMPANION_REDIS_URL"] = overrides.pop("redis_url")
     settings = Settings.from_env(env, port=port)
     if overrides:
         from dataclasses import replace
