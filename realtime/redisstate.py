@@ -22,11 +22,10 @@ from realtime.codec import decode, encode
 from realtime.errors import Unavailable
 from realtime.model import Member, Ping, SessionState, Ticket
 
-# A socket counts as connected while its process refreshes it: every REFRESH_S, for PRESENCE_TTL_S.
-# A process that dies stops refreshing, and its sockets show as disconnected within the TTL, inside
-# the contract's 30 s.
+# A socket counts as connected for this long after its process last refreshed it (the hub refreshes
+# every 8 s). A process that dies stops refreshing, and its sockets show as disconnected within the
+# TTL plus a tick, inside the contract's 30 s.
 PRESENCE_TTL_S = 25
-REFRESH_S = 8
 # A session's lock expires on its own if its holder dies; long enough for a slow commit.
 LOCK_TIMEOUT_S = 10
 # Waiting for a lock polls Redis this often; short, since each wait adds to an acknowledgement.
@@ -86,8 +85,9 @@ class _SessionLock:
 class RedisLiveStore:
     """The LiveStore interface over Redis."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, presence_ttl_s: float = PRESENCE_TTL_S) -> None:
         self.redis: Redis = Redis.from_url(url)
+        self._ttl = presence_ttl_s
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._attach = self.redis.register_script(_ATTACH)
         self._detach = self.redis.register_script(_DETACH)
@@ -257,7 +257,7 @@ class RedisLiveStore:
     async def attach(self, session_id: str, participant_id: str, connection_id: str) -> bool:
         now = time.time()
         keys = [self._k(session_id, f"tabs:{participant_id}"), self._k(session_id, "online")]
-        first = await self._attach(keys=keys, args=[connection_id, now + PRESENCE_TTL_S, now, participant_id])
+        first = await self._attach(keys=keys, args=[connection_id, now + self._ttl, now, participant_id])
         return bool(first)
 
     async def detach(self, session_id: str, participant_id: str, connection_id: str) -> bool:
@@ -270,7 +270,7 @@ class RedisLiveStore:
 
     async def refresh(self, session_id: str, tabs: list[tuple[str, str]]) -> None:
         """This process's sockets are still open (re-registers them after a Redis restart)."""
-        expiry = time.time() + PRESENCE_TTL_S
+        expiry = time.time() + self._ttl
         pipe = self.redis.pipeline(transaction=False)
         for participant_id, connection_id in tabs:
             pipe.zadd(self._k(session_id, f"tabs:{participant_id}"), {connection_id: expiry})

@@ -101,3 +101,9 @@ def create_app(settings: Settings) -> Any:
     app.state.hub = hub
     app.state.settings = settings
     return socketio.ASGIApp(hub.sio, other_asgi_app=SecurityHeaders(app), socketio_path="socket.io")
+
+
+def app_from_env() -> Any:
+    """The app of one worker process of `companion serve --workers N`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return create_app(Settings.from_env())

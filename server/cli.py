@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import timedelta
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="processes on one port (needs COMPANION_REDIS_URL)")
 
     token = sub.add_parser("token", help="API tokens for automation")
     token_sub = token.add_subparsers(dest="token_command", required=True)
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"companion: {e}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        if args.workers > 1:
+            return run_workers(settings, args.host, args.port, args.workers)
         return run_server(settings, args.host, args.port)
     if args.command == "token" and args.token_command == "create":
         _, token = asyncio.run(_create_token(settings, args.role, args.name, args.email))
@@ -100,6 +104,25 @@ def run_server(settings: Settings, host: str, port: int) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
     uvicorn.Server(config).run()
+    return 0
+
+
+def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
+    """N processes on one port; they share live state and fan-out through Redis."""
+    if settings.redis_url is None:
+        print("companion: --workers above 1 needs COMPANION_REDIS_URL (live state shared between processes)",
+              file=sys.stderr)
+        return 2
+    # Every worker reads its settings again: give them the same public URL and key as this process.
+    os.environ.setdefault("COMPANION_PUBLIC_URL", settings.public_url)
+    os.environ.setdefault("COMPANION_SECRET_KEY", settings.secret_key)
+    print(f"Companion serving on http://{host}:{port} with {workers} processes", flush=True)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    uvicorn.run(
+        "server.app:app_from_env", factory=True, host=host, port=port, workers=workers, lifespan="on",
+        log_level="info", ws_per_message_deflate=False, proxy_headers=True, timeout_graceful_shutdown=5,
+    )
     return 0
 
 
