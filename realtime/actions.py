@@ -327,7 +327,7 @@ class Actions:
                 if await self.read(repo.get_ping, session_id=session_id, ping_id=p.ping_id):
                     raise Conflict("the ping is closed")
                 raise NotFound("no such ping")
-            answer = pings.check_answer(ping, p.answer)
+            answer = pings.check_answer(ping, p.answer, now)
             await self.store.add_answer(session_id, ping.id, pid, answer)
             pending = await self._write(
                 session_id,
@@ -424,9 +424,11 @@ class Actions:
         """Post a message; the same client_id again answers the same id and seq and sends nothing."""
         key = actor.author_key
         async with self.session(session_id) as s:
-            lifecycle.require_open(s)
+            # A resend is answered even after close: it changes nothing, and the sender's outbox
+            # learns that its message did arrive.
             seen = await self.store.chat_lookup(session_id, key, p.client_id)
             if seen is None:
+                lifecycle.require_open(s)
                 if actor.role == "participant" and not await self._limiter.hit(CHAT_RATE, "chat", key):
                     raise RateLimited("at most 5 messages in 5 seconds; wait a moment")
                 message_id = new_id()

@@ -31,6 +31,7 @@ from persistence.writer import Writer
 from realtime import attendance, fastjson, lifecycle, payloads, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
 from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+from realtime.fanout import OrderedRedisManager
 from realtime.identity import resolve
 from realtime.livestate import LiveStore
 from realtime.model import (
@@ -105,15 +106,17 @@ class Hub:
             # Several processes: Socket.IO rooms live in each process, and events between them go
             # through Redis (JSON, not pickle). Long-polling would need every request of a client to
             # reach the same process, so a cluster speaks WebSocket only (docs/deploy.md).
-            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="companion", json=fastjson)
+            client_manager=OrderedRedisManager(settings.redis_url, channel="companion", json=fastjson)
             if clustered
             else None,
             transports=["websocket"] if clustered else ["polling", "websocket"],
         )
         self.writer = Writer(sessionmaker, publish=self._publish, on_failure=self._forget)
-        limiter = MovingWindowRateLimiter(MemoryStorage())
+        # Chat allowances belong to a person, whichever process their tabs reach: counted in the
+        # live store. The event budget belongs to one socket, so this process counts it.
+        limiter = MovingWindowRateLimiter(store.rate_storage())
         self._event_rate = RateLimitItemPerSecond(settings.events_per_second, 1)
-        self._limiter = limiter
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.actions = Actions(
             store=store,
             writer=self.writer,
@@ -121,6 +124,7 @@ class Hub:
             limiter=limiter,
             presence_changed=self._presence_changed,
             results_changed=self._results_changed,
+            publish_now=self._send if clustered else None,
         )
         self._conns: dict[str, Conn] = {}
         self._emits: asyncio.Queue[Sequence[Emit]] = asyncio.Queue(EMIT_QUEUE_BOUND)
@@ -128,6 +132,9 @@ class Hub:
         self._results_dirty: dict[str, set[str]] = {}
         self._codes_shown: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Set by the app: the staff member behind a handshake's Cookie header (their web session),
+        # None when it carries no session cookie.
+        self.cookie_actor: Callable[[str], Awaitable[Actor | None]] | None = None
         self.events = self._event_table()
         self._register()
 
@@ -139,6 +146,12 @@ class Hub:
             # The embedded default is one process: every connection still open in the database was
             # left by a process that died, and ends where it was last known alive.
             await self.writer.submit(lambda db: repo.end_stale_connections(db, alive_before=utcnow()))
+        elif not self.sio.manager_initialized:
+            # Start the fan-out listener now, not at the first socket: an event sent before it (a
+            # presence batch after an HTTP roster change) would open a Redis client that the
+            # listener then replaces, leaking its connections.
+            self.sio.manager_initialized = True
+            self.sio.manager.initialize()
         self._tasks = [
             asyncio.create_task(self._loop("emitter", self._emit_forever), name="companion-emitter"),
             asyncio.create_task(self._loop("batcher", self._batch_forever), name="companion-batcher"),
@@ -167,7 +180,7 @@ class Hub:
     async def _close_fanout(self) -> None:
         """python-socketio's Redis manager has no close of its own: end its listener and connections."""
         manager = self.sio.manager
-        if not isinstance(manager, socketio.AsyncRedisManager):
+        if not isinstance(manager, OrderedRedisManager):
             return
         listener = getattr(manager, "thread", None)
         if isinstance(listener, asyncio.Task):
@@ -280,7 +293,8 @@ class Hub:
             now = utcnow()
             autoclose = (now - last_autoclose).total_seconds() >= self.settings.auto_close_every_s
             async with self._db() as db:
-                watched = await repo.sessions_to_watch(db, starting_before=now)
+                # Scheduled sessions count from the opening of check-in: codes rotate, pings expire.
+                watched = await repo.sessions_to_watch(db, starting_before=now + lifecycle.CHECKIN_OPENS_BEFORE)
             for s in watched:
                 try:
                     await self._tick_session(s, now, autoclose=autoclose)
@@ -346,8 +360,15 @@ class Hub:
         self.sio.on("*", self._on_unknown)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin.rstrip("/") != self.settings.public_url:
+            # A page of another site must not open a socket that rides on a staff member's cookie.
+            log.warning("connect refused: origin %s is not %s", origin, self.settings.public_url)
+            raise socketio.exceptions.ConnectionRefusedError(
+                f"origin {origin} is not allowed: open the companion from {self.settings.public_url}"
+            )
         try:
-            conn = await self._authenticate(auth)
+            conn = await self._authenticate(auth, environ.get("HTTP_COOKIE", ""))
         except AppError as e:
             raise socketio.exceptions.ConnectionRefusedError(e.message) from None
         except (SQLAlchemyError, RedisError, OSError):
@@ -367,11 +388,20 @@ class Hub:
         if actor.participant_id is not None:
             await self.actions.connected(session_id, actor.participant_id, sid, PROCESS_ID)
 
-    async def _authenticate(self, auth: Any) -> Conn:
-        if not isinstance(auth, dict) or not isinstance(auth.get("token"), str) or not auth["token"]:
-            raise Unauthorized("missing token: connect with auth {token, session}")
-        async with self._db() as db:
-            actor = await resolve(db, token=auth["token"], key=self.settings.secret_key)
+    async def _authenticate(self, auth: Any, cookie: str = "") -> Conn:
+        if not isinstance(auth, dict):
+            auth = {}
+        token = auth.get("token")
+        cookie_actor = None
+        if not (isinstance(token, str) and token) and cookie and self.cookie_actor is not None:
+            cookie_actor = await self.cookie_actor(cookie)
+        if cookie_actor is not None:
+            actor = cookie_actor
+        elif not isinstance(token, str) or not token:
+            raise Unauthorized("missing token: connect with auth {token, session}, or sign in as staff")
+        else:
+            async with self._db() as db:
+                actor = await resolve(db, token=token, key=self.settings.secret_key)
         requested = auth.get("session")
         if requested is not None and not isinstance(requested, str):
             raise Invalid("session: must be a string")
@@ -405,6 +435,12 @@ class Hub:
         """A revoked token's sockets are closed at once."""
         for sid, conn in list(self._conns.items()):
             if conn.actor.token_id == token_id:
+                await self.sio.disconnect(sid)
+
+    async def disconnect_staff(self, email: str) -> None:
+        """A disabled staff member's sockets are closed at once, whatever signed them in."""
+        for sid, conn in list(self._conns.items()):
+            if conn.actor.is_staff and (conn.actor.email or "").lower() == email.lower():
                 await self.sio.disconnect(sid)
 
     # ------------------------------------------------------------ events

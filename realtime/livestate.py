@@ -14,6 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from limits.aio.storage import MemoryStorage, Storage
+
 from persistence.repo import Snapshot
 from realtime.model import Member, Ping, SessionState, Ticket
 
@@ -58,6 +60,7 @@ class LiveStore(Protocol):
     async def expired(self, session_id: str) -> list[str]: ...
     async def check(self) -> None: ...
     async def close(self) -> None: ...
+    def rate_storage(self) -> Storage: ...
 
 
 class AbstractLock(Protocol):
@@ -122,7 +125,7 @@ class MemoryLiveStore:
         return self._get(session_id).members.get(participant_id)
 
     async def members(self, session_id: str) -> list[Member]:
-        return list(self._get(session_id).members.values())
+        return sorted(self._get(session_id).members.values(), key=roster_order)
 
     async def set_member(self, session_id: str, member: Member) -> None:
         self._get(session_id).members[member.id] = member
@@ -197,11 +200,20 @@ class MemoryLiveStore:
     async def expired(self, session_id: str) -> list[str]:
         return []
 
+    def rate_storage(self) -> Storage:
+        """Where rate limits that span a person's tabs are counted."""
+        return MemoryStorage()
+
     async def check(self) -> None:
         """Memory always answers."""
 
     async def close(self) -> None:
         """Nothing to close."""
+
+
+def roster_order(m: Member) -> tuple[str, str]:
+    """The roster reads by name (then id, for people of the same name), in every store."""
+    return (m.name.casefold(), m.id)
 
 
 def create_live_store(redis_url: str | None) -> LiveStore:

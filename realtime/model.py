@@ -90,7 +90,9 @@ class SessionState:
 
     @property
     def scheduled_end(self) -> datetime:
-        return (self.started_at or self.expected_start) + timedelta(minutes=self.duration_minutes)
+        # From the schedule (with delays), not from started_at: a session the ticker starts late
+        # (created after its start, or the server was down) must not run on past its planned end.
+        return self.expected_start + timedelta(minutes=self.duration_minutes)
 
     def public(self) -> dict[str, Any]:
         """The session as every client sees it (no secrets)."""

@@ -24,7 +24,7 @@ class Empty(Payload):
 
 
 class ClockSync(Payload):
-    t0: float | int
+    t0: float  # strict: a JSON number (int or float), never a string
 
 
 class Checkin(Payload):

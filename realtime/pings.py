@@ -44,9 +44,9 @@ def launch(
     )
 
 
-def check_answer(ping: Ping, answer: Any) -> Any:
+def check_answer(ping: Ping, answer: Any, now: datetime) -> Any:
     """The answer as stored, or Invalid naming what this kind of ping takes."""
-    if not ping.is_open:
+    if not ping.is_open or now >= ping.closes_at:
         raise Conflict("the ping is closed")
     match ping.kind:
         case "poll":

@@ -14,12 +14,14 @@ from collections import defaultdict
 from typing import Any
 
 import orjson
+from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 
 from persistence.repo import Snapshot
 from realtime.codec import decode, encode
 from realtime.errors import Unavailable
+from realtime.livestate import roster_order
 from realtime.model import Member, Ping, SessionState, Ticket
 
 # A socket counts as connected for this long after its process last refreshed it (the hub refreshes
@@ -96,6 +98,10 @@ class RedisLiveStore:
     async def close(self) -> None:
         await self.redis.aclose()
 
+    def rate_storage(self) -> Storage:
+        """Rate limits counted in Redis, so a person's tabs on several processes share one allowance."""
+        return RedisStorage("async+redis://", implementation="redispy", connection_pool=self.redis.connection_pool)
+
     async def check(self) -> None:
         """Raises when Redis does not answer."""
         await self.redis.ping()
@@ -165,7 +171,7 @@ class RedisLiveStore:
 
     async def members(self, session_id: str) -> list[Member]:
         raw = await self.redis.hvals(self._k(session_id, "members"))
-        return sorted((decode(Member, r) for r in raw), key=lambda m: m.name)
+        return sorted((decode(Member, r) for r in raw), key=roster_order)
 
     async def set_member(self, session_id: str, member: Member) -> None:
         await self.redis.hset(self._k(session_id, "members"), member.id, encode(member))

@@ -40,6 +40,17 @@ class Settings:
     events_per_second: int = 20
     ticker_seconds: float = 1.0
     auto_close_every_s: float = 30.0
+    # Who may frame the pages (CSP frame-ancestors): an LMS that embeds the companion tab is added here.
+    frame_ancestors: str = "'self'"
+    # Staff web sessions end after this long without a request, and after this long whatever happens:
+    # a lecture's worth of idling is fine, a forgotten laptop in a lab is not signed in the next day.
+    session_idle_s: int = 2 * 3600
+    session_absolute_s: int = 12 * 3600
+    # Sign-in and enrolment attempts per client address and minute: plenty for a person, little for a script.
+    signin_attempts_per_minute: int = 30
+    # A WebAuthn challenge is answered within minutes or not at all; an enrolment link within a day.
+    challenge_ttl_s: int = 5 * 60
+    invitation_ttl_s: int = 24 * 3600
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +82,9 @@ class Settings:
         smtp_url = env.get("COMPANION_SMTP_URL") or None
         if smtp_url and not smtp_url.startswith(("smtp://", "smtps://")):
             raise SettingsError("COMPANION_SMTP_URL must be smtp://host:port")
+        frame_ancestors = (env.get("COMPANION_FRAME_ANCESTORS") or "'self'").strip()
+        if any(c in frame_ancestors for c in ";,\r\n"):
+            raise SettingsError("COMPANION_FRAME_ANCESTORS: space-separated sources, like 'self' https://lms.example.edu")
         return cls(
             database_url=database_url,
             secret_key=secret_key,
@@ -80,6 +94,9 @@ class Settings:
             data_dir=data_dir,
             environment=environment,
             auto_close_grace_minutes=int(env.get("COMPANION_AUTO_CLOSE_GRACE_MINUTES", "30")),
+            frame_ancestors=frame_ancestors,
+            session_idle_s=int(env.get("COMPANION_SESSION_IDLE_MINUTES", "120")) * 60,
+            session_absolute_s=int(env.get("COMPANION_SESSION_MAX_HOURS", "12")) * 3600,
         )
 
 

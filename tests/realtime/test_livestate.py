@@ -30,13 +30,25 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[LiveStore]:
 def _snapshot(sid: str = "s1") -> Snapshot:
     now = utcnow().replace(microsecond=0)
     session = SessionState(
-        id=sid, topic="T", instructor_email="i@example.org", starts_at=now, duration_minutes=60, late_after_minutes=5,
-        agenda=["a", "b"], checkin_secret="abc",
+        id=sid,
+        topic="T",
+        instructor_email="i@example.org",
+        starts_at=now,
+        duration_minutes=60,
+        late_after_minutes=5,
+        agenda=["a", "b"],
+        checkin_secret="abc",
     )
     members = [Member(id="m1", name="Ann", email="ann@example.org"), Member(id="m2", name="Bob", email="b@x.org")]
     ping = Ping(
-        id="q1", kind="poll", question="Which?", options=["x", "y"], launched_at=now,
-        closes_at=now + timedelta(minutes=1), answers={"m1": 1}, seen={"m1", "m2"},
+        id="q1",
+        kind="poll",
+        question="Which?",
+        options=["x", "y"],
+        launched_at=now,
+        closes_at=now + timedelta(minutes=1),
+        answers={"m1": 1},
+        seen={"m1", "m2"},
     )
     ticket = Ticket(id="t1", participant_id="m2", name="Bob", category="camera", text="dark", created_at=now)
     return Snapshot(session, members, [ping], [ticket], {("p:m1", "client-001"): ("msg1", 7)}, 7)
@@ -61,8 +73,9 @@ async def test_changes_are_seen_by_a_second_reader(store: LiveStore) -> None:
     """Members, answers, pings and tickets written are what the next read returns."""
     await store.load(_snapshot())
     now = utcnow()
-    await store.set_member("s1", Member(id="m1", name="Ann", email="ann@example.org", checked_in_at=now,
-                                        checkin_status="present"))
+    await store.set_member(
+        "s1", Member(id="m1", name="Ann", email="ann@example.org", checked_in_at=now, checkin_status="present")
+    )
     assert (await store.member("s1", "m1")).checked_in_at == now  # type: ignore[union-attr]
     await store.add_answer("s1", "q1", "m2", 0)
     ping = await store.ping("s1", "q1")
