@@ -1,0 +1,91 @@
+/** The participant's companion tab: countdown, check-in, pings, help and the backup chat. */
+
+import { byId, setText } from '../lib/dom.js';
+import { createDispatcher } from '../lib/dispatcher.js';
+import { runPage, startPage } from '../lib/page.js';
+import { createSessionState } from '../session/session-state.js';
+import { createSessionView } from '../session/session-view.js';
+import { createCountdownView } from '../session/countdown-view.js';
+import { createPlatformBanner } from '../session/platform-banner.js';
+import { createChatPanel } from '../chat/chat-panel.js';
+import { createCheckin } from '../participant/checkin.js';
+import { createPingsState } from '../participant/pings-state.js';
+import { createPingCards } from '../participant/ping-cards.js';
+import { createHelpState } from '../participant/help-state.js';
+import { createHelpView } from '../participant/help-view.js';
+
+function main(page) {
+  const { call, notices, clock, ticker, connection } = page;
+  const state = createSessionState();
+  const pings = createPingsState();
+  const help = createHelpState();
+
+  const chat = createChatPanel({
+    sessionId: page.sessionId, token: page.token, call, notices,
+    isConnected: () => connection.connected, whoAmI: () => state.me,
+  });
+  const sessionView = createSessionView({
+    topic: byId('topic'), status: byId('session-status'), schedule: byId('schedule'),
+    joinLink: byId('join-link'), agendaSection: byId('agenda-section'), agendaList: byId('agenda'),
+  });
+  const countdownView = createCountdownView(
+    { label: byId('countdown-label'), value: byId('countdown-value'), note: byId('countdown-note') },
+    { clock, notices },
+  );
+  const banner = createPlatformBanner(byId('platform-banner'), { audience: 'participant', notices });
+  const checkin = createCheckin(
+    {
+      form: byId('checkin-form'), codeField: byId('checkin-code-field'), codeInput: byId('checkin-code'),
+      button: byId('checkin-button'), opensNote: byId('checkin-opens'), result: byId('checkin-result'),
+    },
+    { call, notices, clock, state },
+  );
+  const pingCards = createPingCards({ list: byId('ping-list'), empty: byId('pings-empty') }, { call, notices, clock, pings });
+  const helpView = createHelpView(
+    {
+      start: byId('help-start'), chooser: byId('help-chooser'), categories: byId('help-categories'),
+      steps: byId('help-steps'), stepsList: byId('help-steps-list'), form: byId('help-form'),
+      text: byId('help-text'), cancel: byId('help-cancel'), status: byId('help-status'),
+      statusText: byId('help-status-text'),
+    },
+    { call, notices, help, isClosed: () => state.isClosed },
+  );
+
+  function renderSession() {
+    sessionView.render(state.session);
+    countdownView.render(state.session);
+    checkin.render();
+    helpView.render();
+    chat.setClosed(state.isClosed);
+  }
+
+  const { dispatch } = createDispatcher({
+    'session:state': {
+      update(snapshot) {
+        state.applySnapshot(snapshot);
+        pings.replaceAll(snapshot.pings);
+        help.replace(snapshot.ticket);
+      },
+      render() {
+        setText(byId('whoami'), state.me?.name ? `Signed in as ${state.me.name}` : '');
+        renderSession();
+        banner.render(state.platform);
+        pingCards.render();
+      },
+    },
+    session: { update: (session) => state.applySession(session), render: renderSession },
+    platform: { update: (platform) => state.applyPlatform(platform), render: () => banner.render(state.platform) },
+    ping: { update: (ping) => pings.add(ping), render: () => pingCards.render() },
+    'ping:closed': { update: (event) => pings.close(event.ping_id), render: () => pingCards.render() },
+    'help:ticket': { update: (ticket) => help.apply(ticket), render: () => helpView.render() },
+    chat: { update: (message) => chat.put(message), render: () => chat.render() },
+  });
+
+  ticker.add(countdownView.tick);
+  ticker.add(pingCards.tick);
+  ticker.add(checkin.tick);
+  runPage(page, { dispatch, afterSnapshot: chat.onConnect });
+}
+
+const page = startPage();
+if (page) main(page);

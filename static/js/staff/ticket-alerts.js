@@ -1,0 +1,101 @@
+/**
+ * Telling support about a new help request: a short beep (WebAudio) and a browser notification,
+ * each behind its own switch, remembered in this browser.
+ */
+
+import { lasting } from '../lib/storage.js';
+
+const SOUND_KEY = 'companion:alerts:sound';
+const NOTIFY_KEY = 'companion:alerts:notify';
+const BEEP_HZ = 880; // a soft A5: noticeable without being shrill
+const BEEP_SECONDS = 0.15;
+const BEEP_GAP_SECONDS = 0.22; // two short beeps read as "new", not as an error
+
+/** elements: {sound (checkbox), soundNote, notify (checkbox), notifyNote} */
+export function createTicketAlerts(elements, { notices }) {
+  let audio = null;
+
+  /**
+   * Browsers let a page make sound only after a click or key press on it, so the audio context is made
+   * on the first one (and on switching sound on); until then a beep is skipped and the hint says why.
+   */
+  function unlockAudio() {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    if (audio === null) audio = new Context();
+    if (audio.state === 'suspended') audio.resume();
+    elements.soundNote.textContent = '';
+  }
+  document.addEventListener('pointerdown', unlockAudio, { once: true });
+  document.addEventListener('keydown', unlockAudio, { once: true });
+
+  function beep() {
+    if (audio === null) {
+      elements.soundNote.textContent = 'Click anywhere on this page once so it may play the sound.';
+      return;
+    }
+    if (audio.state === 'suspended') audio.resume();
+    const start = audio.currentTime;
+    for (const offset of [0, BEEP_GAP_SECONDS]) {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = BEEP_HZ;
+      gain.gain.setValueAtTime(0.0001, start + offset);
+      gain.gain.exponentialRampToValueAtTime(0.2, start + offset + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + BEEP_SECONDS);
+      tone.connect(gain).connect(audio.destination);
+      tone.start(start + offset);
+      tone.stop(start + offset + BEEP_SECONDS + 0.05);
+    }
+  }
+
+  const notificationsSupported = 'Notification' in window;
+
+  elements.sound.checked = lasting.get(SOUND_KEY) !== 'off';
+  elements.notify.checked = notificationsSupported && lasting.get(NOTIFY_KEY) === 'on'
+    && Notification.permission === 'granted';
+  if (!notificationsSupported) {
+    elements.notify.disabled = true;
+    elements.notifyNote.textContent = 'This browser cannot show notifications.';
+  }
+
+  elements.sound.addEventListener('change', () => {
+    lasting.set(SOUND_KEY, elements.sound.checked ? 'on' : 'off');
+    // Switching sound on is a gesture: unlock the audio and play a sample beep.
+    if (elements.sound.checked) {
+      unlockAudio();
+      beep();
+    }
+  });
+
+  elements.notify.addEventListener('change', async () => {
+    if (elements.notify.checked && Notification.permission !== 'granted') {
+      const answer = await Notification.requestPermission();
+      if (answer !== 'granted') {
+        elements.notify.checked = false;
+        notices.error('Notifications are blocked for this site; allow them in the browser’s site settings.');
+      }
+    }
+    lasting.set(NOTIFY_KEY, elements.notify.checked ? 'on' : 'off');
+  });
+
+  return {
+    /** New tickets arrived: beep and notify as switched on, and always announce. */
+    alert(tickets) {
+      if (tickets.length === 0) return;
+      const first = tickets[0];
+      const text = tickets.length === 1
+        ? `New help request from ${first.name || 'a participant'}: ${first.category}`
+        : `${tickets.length} new help requests`;
+      notices.announce(text);
+      if (elements.sound.checked) beep();
+      if (elements.notify.checked && notificationsSupported && Notification.permission === 'granted') {
+        const note = new Notification('Companion: new help request', { body: text, tag: `ticket-${first.ticket_id}` });
+        note.addEventListener('click', () => {
+          window.focus();
+          note.close();
+        });
+      }
+    },
+  };
+}
