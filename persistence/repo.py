@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from persistence.models import (
@@ -22,6 +25,7 @@ from persistence.models import (
     PingRecord,
     StaffMember,
 )
+from persistence.writer import Batched
 from realtime.errors import Conflict
 from realtime.model import ChatMessage, Member, Ping, SessionState, Ticket
 
@@ -147,10 +151,13 @@ async def get_session(db: DbSession, *, session_id: str) -> SessionState | None:
 
 
 async def sessions_to_watch(db: DbSession, *, starting_before: datetime) -> list[SessionState]:
-    """Sessions the ticker acts on: scheduled ones due to start, and every live one."""
+    """Sessions the ticker acts on: scheduled ones due to start or with an open ping, every live one."""
+    # Pings may run before the start (a warm-up poll); they must still close when their time is up.
+    open_pings = select(PingRecord.session_id).where(PingRecord.closed_at.is_(None))
     rows = await db.scalars(
         select(LiveSession).where(
             ((LiveSession.status == "scheduled") & (LiveSession.expected_start <= starting_before))
+            | ((LiveSession.status == "scheduled") & LiveSession.id.in_(open_pings))
             | (LiveSession.status == "live")
         )
     )
@@ -225,16 +232,19 @@ async def get_member(db: DbSession, *, participant_id: str) -> tuple[str, Member
     return (row.session_id, _member(row)) if row else None
 
 
-async def save_member(db: DbSession, *, member: Member, now: datetime) -> None:
-    await db.execute(
-        update(Participant)
-        .where(Participant.id == member.id)
-        .values(
-            checked_in_at=member.checked_in_at,
-            checkin_status=member.checkin_status,
-            mark=member.mark,
-            marked_at=now if member.mark else None,
-        )
+def save_member(*, member: Member, now: datetime) -> Batched:
+    """A participant's check-in and mark, as they stand."""
+    return Batched("save_member", _save_member, {
+        "b_id": member.id, "checked_in_at": member.checked_in_at, "checkin_status": member.checkin_status,
+        "mark": member.mark, "marked_at": now if member.mark else None,
+    })
+
+
+def _save_member(dialect: str) -> Any:
+    t = Participant.__table__
+    return update(t).where(t.c.id == bindparam("b_id")).values(
+        checked_in_at=bindparam("checked_in_at"), checkin_status=bindparam("checkin_status"),
+        mark=bindparam("mark"), marked_at=bindparam("marked_at"),
     )
 
 
@@ -322,15 +332,21 @@ async def add_ping(db: DbSession, *, session_id: str, ping: Ping) -> None:
     await db.flush()
 
 
-async def save_answer(
-    db: DbSession, *, ping_id: str, participant_id: str, answer: Any, now: datetime
-) -> None:
-    row = await db.get(PingAnswer, (ping_id, participant_id))
-    if row is None:
-        db.add(PingAnswer(ping_id=ping_id, participant_id=participant_id, answer=answer, answered_at=now))
-    else:
-        row.answer = answer
-        row.answered_at = now
+def save_answer(*, ping_id: str, participant_id: str, answer: Any, now: datetime) -> Batched:
+    """A participant's answer; answering again replaces it."""
+    return Batched("save_answer", _upsert_answer,
+                   {"ping_id": ping_id, "participant_id": participant_id, "answer": answer, "answered_at": now})
+
+
+@functools.cache
+def _upsert_answer(dialect: str) -> Any:
+    t = PingAnswer.__table__
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert(t)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.ping_id, t.c.participant_id],
+        set_={"answer": stmt.excluded.answer, "answered_at": stmt.excluded.answered_at},
+    )
 
 
 async def close_ping(db: DbSession, *, ping: Ping) -> None:
@@ -408,20 +424,12 @@ async def save_ticket(db: DbSession, *, ticket: Ticket, now: datetime) -> None:
 # ---------------------------------------------------------------- chat
 
 
-async def add_chat(db: DbSession, *, session_id: str, message: ChatMessage) -> None:
-    db.add(
-        ChatRecord(
-            id=message.id,
-            session_id=session_id,
-            seq=message.seq,
-            client_id=message.client_id,
-            author_key=message.author_key,
-            author=message.author,
-            role=message.role,
-            text=message.text,
-            sent_at=message.sent_at,
-        )
-    )
+def add_chat(*, session_id: str, message: ChatMessage) -> Batched:
+    return Batched("add_chat", lambda _: insert(ChatRecord.__table__), {
+        "id": message.id, "session_id": session_id, "seq": message.seq, "client_id": message.client_id,
+        "author_key": message.author_key, "author": message.author, "role": message.role, "text": message.text,
+        "sent_at": message.sent_at,
+    })
 
 
 async def chat_page(
@@ -452,28 +460,22 @@ async def chat_page(
 # ---------------------------------------------------------------- connections (presence intervals)
 
 
-async def open_connection(
-    db: DbSession, *, connection_id: str, session_id: str, participant_id: str, process_id: str, now: datetime
-) -> None:
-    db.add(
-        Connection(
-            id=connection_id,
-            session_id=session_id,
-            participant_id=participant_id,
-            process_id=process_id,
-            connected_at=now,
-            alive_at=now,
-            ended_at=None,
-        )
-    )
+def open_connection(
+    *, connection_id: str, session_id: str, participant_id: str, process_id: str, now: datetime
+) -> Batched:
+    return Batched("open_connection", lambda _: insert(Connection.__table__), {
+        "id": connection_id, "session_id": session_id, "participant_id": participant_id,
+        "process_id": process_id, "connected_at": now, "alive_at": now, "ended_at": None,
+    })
 
 
-async def close_connection(db: DbSession, *, connection_id: str, now: datetime) -> None:
-    await db.execute(
-        update(Connection)
-        .where(Connection.id == connection_id, Connection.ended_at.is_(None))
-        .values(ended_at=now)
-    )
+def close_connection(*, connection_id: str, now: datetime) -> Batched:
+    return Batched("close_connection", _close_connection, {"b_id": connection_id, "ended_at": now})
+
+
+def _close_connection(dialect: str) -> Any:
+    t = Connection.__table__
+    return update(t).where(t.c.id == bindparam("b_id"), t.c.ended_at.is_(None)).values(ended_at=bindparam("ended_at"))
 
 
 async def keep_alive(db: DbSession, *, process_id: str, now: datetime) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from persistence import repo
-from persistence.writer import Writer
+from persistence.writer import Batched, Writer
 from realtime import attendance, helpdesk, lifecycle, payloads, pings, sheet
 from realtime.errors import Conflict, NotFound, RateLimited
 from realtime.identity import new_id
@@ -99,7 +99,7 @@ class Actions:
             return state
 
     async def _write(
-        self, session_id: str, op: Callable[[DbSession], Awaitable[Any]], events: list[Emit]
+        self, session_id: str, op: Callable[[DbSession], Awaitable[Any]] | Batched, events: list[Emit]
     ) -> asyncio.Future[Any]:
         """Queue a write under the session's lock; the answer's future settles once it is committed."""
         if self._publish_now is None or not events:
@@ -218,7 +218,7 @@ class Actions:
             else:
                 await self.store.set_member(session_id, checked)
                 pending = await self._write(
-                    session_id, lambda db: repo.save_member(db, member=checked, now=now), []
+                    session_id, repo.save_member(member=checked, now=now), []
                 )
         await (pending if pending is not None else self.writer.barrier())
         if pending is not None:
@@ -234,7 +234,7 @@ class Actions:
             marked = attendance.mark(s, member, p.status)
             await self.store.set_member(session_id, marked)
             pending = await self._write(
-                session_id, lambda db: repo.save_member(db, member=marked, now=now), []
+                session_id, repo.save_member(member=marked, now=now), []
             )
         await pending
         self._presence_changed(session_id, marked.id)
@@ -264,8 +264,7 @@ class Actions:
             seen_by = await self.store.add_seen(session_id, participant_id) if first else []
             pending = await self._write(
                 session_id,
-                lambda db: repo.open_connection(
-                    db,
+                repo.open_connection(
                     connection_id=connection_id,
                     session_id=session_id,
                     participant_id=participant_id,
@@ -285,7 +284,7 @@ class Actions:
         async with self.store.lock(session_id):
             last = await self.store.detach(session_id, participant_id, connection_id)
             pending = await self._write(
-                session_id, lambda db: repo.close_connection(db, connection_id=connection_id, now=now), []
+                session_id, repo.close_connection(connection_id=connection_id, now=now), []
             )
         await pending
         if last:
@@ -331,7 +330,7 @@ class Actions:
             await self.store.add_answer(session_id, ping.id, pid, answer)
             pending = await self._write(
                 session_id,
-                lambda db: repo.save_answer(db, ping_id=ping.id, participant_id=pid, answer=answer, now=now),
+                repo.save_answer(ping_id=ping.id, participant_id=pid, answer=answer, now=now),
                 [],
             )
         await pending
@@ -445,7 +444,7 @@ class Actions:
                 )
                 event = Emit("chat", message.view(), room_all(session_id))
                 pending = await self._write(
-                    session_id, lambda db: repo.add_chat(db, session_id=session_id, message=message), [event]
+                    session_id, repo.add_chat(session_id=session_id, message=message), [event]
                 )
         if seen is not None:
             await self.writer.barrier()  # the first send of this client_id may still be committing
