@@ -123,9 +123,7 @@ class Actions:
                 pending = None
             else:
                 await self.store.set_session(started)
-                pending = await self._write(
-                    session_id, lambda db: repo.save_session(db, state=started), events
-                )
+                pending = await self._write(session_id, lambda db: repo.save_session(db, state=started), events)
         await (pending if pending is not None else self.writer.barrier())
         return started
 
@@ -157,9 +155,7 @@ class Actions:
                     by_id = {t.id: t for t in ended}
                     tickets = [by_id.get(t.id, t) for t in tickets]
                     await self.store.set_tickets(session_id, tickets)
-                    events += [
-                        Emit("help:ticket", t.mine(), room_participant(t.participant_id)) for t in ended
-                    ]
+                    events += [Emit("help:ticket", t.mine(), room_participant(t.participant_id)) for t in ended]
                     events.append(Emit("help:queue", helpdesk.queue_view(tickets), room_staff(session_id)))
                 events.append(lifecycle.session_event(closed))
                 await self.store.set_session(closed)
@@ -193,9 +189,7 @@ class Actions:
             lifecycle.require_open(s)
             ids = (new_id() for _ in people)
             added: list[Member] = await self.writer.submit(
-                lambda db: repo.add_participants(
-                    db, session_id=session_id, people=people, new_ids=ids, now=now
-                ),
+                lambda db: repo.add_participants(db, session_id=session_id, people=people, new_ids=ids, now=now),
                 session_id=session_id,
             )
             for m in added:
@@ -217,9 +211,7 @@ class Actions:
                 pending = None
             else:
                 await self.store.set_member(session_id, checked)
-                pending = await self._write(
-                    session_id, repo.save_member(member=checked, now=now), []
-                )
+                pending = await self._write(session_id, repo.save_member(member=checked, now=now), [])
         await (pending if pending is not None else self.writer.barrier())
         if pending is not None:
             self._presence_changed(session_id, checked.id)
@@ -233,9 +225,7 @@ class Actions:
                 raise NotFound("no such participant in this session")
             marked = attendance.mark(s, member, p.status)
             await self.store.set_member(session_id, marked)
-            pending = await self._write(
-                session_id, repo.save_member(member=marked, now=now), []
-            )
+            pending = await self._write(session_id, repo.save_member(member=marked, now=now), [])
         await pending
         self._presence_changed(session_id, marked.id)
 
@@ -253,9 +243,7 @@ class Actions:
 
     # ------------------------------------------------------------ presence
 
-    async def connected(
-        self, session_id: str, participant_id: str, connection_id: str, process_id: str
-    ) -> None:
+    async def connected(self, session_id: str, participant_id: str, connection_id: str, process_id: str) -> None:
         """A participant's socket opened: record it; the first tab makes them connected."""
         now = utcnow()
         await self.ensure_loaded(session_id)
@@ -279,14 +267,20 @@ class Actions:
         for ping_id in seen_by:
             self._results_changed(session_id, ping_id)
 
-    async def disconnected(self, session_id: str, participant_id: str, connection_id: str) -> None:
+    async def disconnected(
+        self, session_id: str, participant_id: str, connection_id: str, *, record: bool = True
+    ) -> None:
+        """A participant's socket closed: the last tab makes them disconnected."""
         now = utcnow()
         async with self.store.lock(session_id):
             last = await self.store.detach(session_id, participant_id, connection_id)
-            pending = await self._write(
-                session_id, repo.close_connection(connection_id=connection_id, now=now), []
+            pending = (
+                await self._write(session_id, repo.close_connection(connection_id=connection_id, now=now), [])
+                if record
+                else None
             )
-        await pending
+        if pending is not None:
+            await pending
         if last:
             self._presence_changed(session_id, participant_id)
 
@@ -393,13 +387,9 @@ class Actions:
         await self._change_ticket(session_id, ticket_id, lambda t: helpdesk.claim(t, actor.name))
 
     async def resolve_ticket(self, actor: Actor, session_id: str, p: payloads.HelpResolve) -> None:
-        await self._change_ticket(
-            session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None)
-        )
+        await self._change_ticket(session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None))
 
-    async def _change_ticket(
-        self, session_id: str, ticket_id: str, change: Callable[[Ticket], Ticket]
-    ) -> None:
+    async def _change_ticket(self, session_id: str, ticket_id: str, change: Callable[[Ticket], Ticket]) -> None:
         now = utcnow()
         async with self.session(session_id) as s:
             tickets = await self.store.tickets(session_id)
@@ -412,9 +402,7 @@ class Actions:
             await self.store.set_tickets(session_id, tickets)
             events.insert(0, Emit("help:ticket", changed.mine(), room_participant(changed.participant_id)))
             events.append(Emit("help:queue", helpdesk.queue_view(tickets), room_staff(session_id)))
-            pending = await self._write(
-                session_id, lambda db: repo.save_ticket(db, ticket=changed, now=now), events
-            )
+            pending = await self._write(session_id, lambda db: repo.save_ticket(db, ticket=changed, now=now), events)
         await pending
 
     # ------------------------------------------------------------ chat
@@ -443,9 +431,7 @@ class Actions:
                     sent_at=utcnow(),
                 )
                 event = Emit("chat", message.view(), room_all(session_id))
-                pending = await self._write(
-                    session_id, repo.add_chat(session_id=session_id, message=message), [event]
-                )
+                pending = await self._write(session_id, repo.add_chat(session_id=session_id, message=message), [event])
         if seen is not None:
             await self.writer.barrier()  # the first send of this client_id may still be committing
             return seen

@@ -31,7 +31,7 @@ from persistence.writer import Writer
 from realtime import attendance, fastjson, lifecycle, payloads, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
 from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
-from realtime.fanout import OrderedRedisManager
+from realtime.fanout import LocalManager, OrderedRedisManager
 from realtime.identity import resolve
 from realtime.livestate import LiveStore
 from realtime.model import (
@@ -88,9 +88,7 @@ class EventSpec:
 class Hub:
     """One per process: owns the Socket.IO server, the writer and the background loops."""
 
-    def __init__(
-        self, settings: Settings, sessionmaker: async_sessionmaker[DbSession], store: LiveStore
-    ) -> None:
+    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[DbSession], store: LiveStore) -> None:
         self.settings = settings
         self.store = store
         self._db = sessionmaker
@@ -108,7 +106,7 @@ class Hub:
             # reach the same process, so a cluster speaks WebSocket only (docs/deploy.md).
             client_manager=OrderedRedisManager(settings.redis_url, channel="companion", json=fastjson)
             if clustered
-            else None,
+            else LocalManager(),
             transports=["websocket"] if clustered else ["polling", "websocket"],
         )
         self.writer = Writer(sessionmaker, publish=self._publish, on_failure=self._forget)
@@ -132,6 +130,7 @@ class Hub:
         self._results_dirty: dict[str, set[str]] = {}
         self._codes_shown: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         # Set by the app: the staff member behind a handshake's Cookie header (their web session),
         # None when it carries no session cookie.
         self.cookie_actor: Callable[[str], Awaitable[Actor | None]] | None = None
@@ -159,21 +158,27 @@ class Hub:
         ]
 
     async def stop(self) -> None:
-        """Commit what was acknowledged, send what is due, stop the loops, report dead ones."""
-        for conn_sid in list(self._conns):
-            await self.sio.disconnect(conn_sid)
+        """Stop ticking, commit what was acknowledged, send what is due, report loops that had died."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background loop %s had died: %r", task.get_name(), task.exception())
+        ticker, batcher, emitter = self._tasks
+        for task in (ticker, batcher):
+            task.cancel()
+        await asyncio.gather(ticker, batcher, return_exceptions=True)
+        # One write ends every socket of this process; closing them then writes nothing more.
+        self._stopping = True
         await self.writer.submit(
             lambda db: repo.end_stale_connections(db, alive_before=utcnow(), process_id=PROCESS_ID)
         )
         await self.writer.stop()
+        for conn_sid in list(self._conns):
+            await self.sio.disconnect(conn_sid)
         await self._flush_batches()
         while not self._emits.empty():
             await self._send(self._emits.get_nowait())
-        for task in self._tasks:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                log.error("background loop %s had died: %r", task.get_name(), task.exception())
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        emitter.cancel()
+        await asyncio.gather(emitter, return_exceptions=True)
         await self._close_fanout()
         await self.store.close()
 
@@ -335,9 +340,7 @@ class Hub:
         live = await self.store.session(s.id)
         if live is None:
             return
-        if autoclose and lifecycle.due_to_close(
-            live, now, self._grace, len(await self.store.connected(s.id))
-        ):
+        if autoclose and lifecycle.due_to_close(live, now, self._grace, len(await self.store.connected(s.id))):
             await self.actions.close(s.id)
             return
         if live.checkin_secret is not None:
@@ -373,9 +376,7 @@ class Hub:
             raise socketio.exceptions.ConnectionRefusedError(e.message) from None
         except (SQLAlchemyError, RedisError, OSError):
             log.exception("connect: database or redis unavailable")
-            raise socketio.exceptions.ConnectionRefusedError(
-                "the service is unavailable; try again"
-            ) from None
+            raise socketio.exceptions.ConnectionRefusedError("the service is unavailable; try again") from None
         self._conns[sid] = conn
         actor, session_id = conn.actor, conn.session_id
         rooms = [room_all(session_id)]
@@ -427,7 +428,8 @@ class Hub:
         if conn is None or conn.actor.participant_id is None:
             return
         try:
-            await self.actions.disconnected(conn.session_id, conn.actor.participant_id, sid)
+            # While stopping, one write has already ended all of this process's sockets.
+            await self.actions.disconnected(conn.session_id, conn.actor.participant_id, sid, record=not self._stopping)
         except AppError as e:
             log.warning("disconnect of %s not recorded: %s", sid, e)
 

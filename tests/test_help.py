@@ -1,0 +1,300 @@
+"""The help queue over Socket.IO: open, claim, resolve, positions, who is told what, and close."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+from tests.support import Class, Client
+
+# Each connection may send 20 events a second; loops of refused calls pause to stay under it.
+PAUSE = 0.06
+
+
+def staff(k: Class) -> list[Client]:
+    return [k.admin, k.instructor, k.support]
+
+
+def everyone(k: Class) -> list[Client]:
+    return [*staff(k), *k.participants]
+
+
+async def open_ticket(client: Client, category: str = "audio", text: str = "I cannot hear") -> dict[str, Any]:
+    ack = await client.call("help:open", {"category": category, "text": text})
+    assert ack["ok"] is True, ack
+    return dict(ack)
+
+
+async def ok(client: Client, event: str, data: Any) -> None:
+    ack = await client.call(event, data)
+    assert ack == {"ok": True}, (event, data, ack)
+
+
+async def refused(client: Client, event: str, data: Any, code: str, field: str | None = None) -> dict[str, Any]:
+    """Send an event that must be refused with `code` (and a message naming `field`)."""
+    await asyncio.sleep(PAUSE)
+    ack = await client.call(event, data)
+    assert ack["ok"] is False, (event, data, ack)
+    assert ack["error"]["code"] == code, (event, data, ack)
+    if field is not None:
+        assert field in ack["error"]["message"], (event, data, ack)
+    return dict(ack)
+
+
+async def settle(k: Class) -> None:
+    """Send a platform status and wait until everyone has it: what was sent before it has arrived."""
+    marker = f"sync-{uuid4().hex[:8]}"
+    await ok(k.admin, "platform:status", {"status": "ok", "message": marker})
+    for c in everyone(k):
+        await c.wait_for("platform", lambda d: d["message"] == marker)
+
+
+def brief(queue: dict[str, Any]) -> list[tuple[str, str, int | None, str | None]]:
+    """A help:queue payload as (ticket_id, state, position, claimed_by) rows."""
+    return [(t["ticket_id"], t["state"], t["position"], t["claimed_by"]) for t in queue["tickets"]]
+
+
+async def queue_where(client: Client, pred: Any) -> list[tuple[str, str, int | None, str | None]]:
+    """The first help:queue whose rows satisfy pred."""
+    return brief(await client.wait_for("help:queue", lambda q: pred(brief(q))))
+
+
+# ------------------------------------------------------------ open
+
+
+async def test_open_answers_ticket_and_position(klass: Class) -> None:
+    """help:open answers the ticket id and its place among the waiting, counting from 1."""
+    p0, p1, p2 = klass.participants
+    first = await open_ticket(p0)
+    second = await open_ticket(p1, "video", "frozen picture")
+    third = await open_ticket(p2, "other", "")
+    assert (first["position"], second["position"], third["position"]) == (1, 2, 3)
+    assert len({first["ticket_id"], second["ticket_id"], third["ticket_id"]}) == 3
+    assert await p0.wait_for("help:ticket") == {"ticket_id": first["ticket_id"], "state": "waiting", "position": 1}
+    assert await p1.wait_for("help:ticket") == {"ticket_id": second["ticket_id"], "state": "waiting", "position": 2}
+    queue = await klass.support.wait_for("help:queue", lambda q: len(q["tickets"]) == 3)
+    row = queue["tickets"][1]
+    assert row["ticket_id"] == second["ticket_id"]
+    assert row["participant_id"] == klass.people[1]["id"]
+    assert (row["category"], row["text"], row["state"], row["position"], row["claimed_by"]) == (
+        "video", "frozen picture", "waiting", 2, None,
+    )
+
+
+async def test_staff_may_not_open_tickets(klass: Class) -> None:
+    """Admin, instructor and support opening a ticket are refused with `forbidden`."""
+    for s in staff(klass):
+        await refused(s, "help:open", {"category": "audio", "text": "staff trouble"}, "forbidden")
+    mine = await open_ticket(klass.participants[0])
+    assert mine["position"] == 1
+    rows = await queue_where(klass.admin, lambda rows: len(rows) >= 1)
+    assert rows == [(mine["ticket_id"], "waiting", 1, None)]
+
+
+async def test_a_second_open_ticket_is_a_conflict(klass: Class) -> None:
+    """While a ticket is waiting or claimed, another answers `conflict` carrying its ticket_id."""
+    p0 = klass.participants[0]
+    first = await open_ticket(p0)
+    ack = await refused(p0, "help:open", {"category": "video", "text": "again"}, "conflict")
+    assert ack["ticket_id"] == first["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": first["ticket_id"]})
+    ack = await refused(p0, "help:open", {"category": "video", "text": "and again"}, "conflict")
+    assert ack["ticket_id"] == first["ticket_id"]
+    rows = await queue_where(klass.support, lambda rows: rows and rows[0][1] == "claimed")
+    assert rows == [(first["ticket_id"], "claimed", None, "Sam Support")]
+
+
+BAD_OPENS: list[tuple[Any, str]] = [
+    ({"text": "no category"}, "category"),
+    ({"category": "", "text": "empty category"}, "category"),
+    ({"category": "   ", "text": "blank category"}, "category"),
+    ({"category": 5, "text": "number category"}, "category"),
+    ({"category": None, "text": "null category"}, "category"),
+    ({"category": "audio", "text": 5}, "text"),
+    ({"category": "audio", "text": None}, "text"),
+    ({"category": "audio", "text": ["words"]}, "text"),
+    ({"category": "audio"}, "text"),
+    ("audio", "payload"),
+    ([{"category": "audio", "text": "x"}], "payload"),
+]
+
+
+async def test_open_rejects_bad_payloads(klass: Class) -> None:
+    """Bad help:open payloads answer `invalid` naming the field; the socket stays usable."""
+    p0 = klass.participants[0]
+    for data, field in BAD_OPENS:
+        await refused(p0, "help:open", data, "invalid", field)
+    await refused(p0, "help:open", None, "invalid", "category")
+    mine = await open_ticket(p0, "audio", "works now")
+    assert mine["position"] == 1
+    rows = await queue_where(klass.instructor, lambda rows: len(rows) >= 1)
+    assert rows == [(mine["ticket_id"], "waiting", 1, None)]
+
+
+# ------------------------------------------------------------ claim and resolve
+
+
+async def test_support_and_admin_claim_and_resolve(klass: Class) -> None:
+    """Support and admin claim and resolve (with a note); claimed_by is the claimer's name."""
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    await ok(klass.admin, "help:claim", {"ticket_id": t1})
+    rows = await queue_where(klass.instructor, lambda rows: [r[1] for r in rows] == ["claimed", "claimed"])
+    assert rows == [(t0, "claimed", None, "Sam Support"), (t1, "claimed", None, "Root Admin")]
+    await ok(klass.admin, "help:resolve", {"ticket_id": t0, "note": "restarted the browser"})
+    await ok(klass.support, "help:resolve", {"ticket_id": t1})
+    assert await queue_where(klass.support, lambda rows: rows == []) == []
+    assert await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
+        "ticket_id": t0, "state": "resolved", "position": None,
+    }
+    assert await p1.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
+        "ticket_id": t1, "state": "resolved", "position": None,
+    }
+
+
+async def test_a_waiting_ticket_may_be_resolved_without_a_claim(klass: Class) -> None:
+    """Resolving a waiting ticket ends it and moves the others up."""
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    await ok(klass.support, "help:resolve", {"ticket_id": t0, "note": "fixed itself"})
+    await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved")
+    assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
+        "ticket_id": t1, "state": "waiting", "position": 1,
+    }
+
+
+async def test_instructor_and_participant_may_not_claim_or_resolve(klass: Class) -> None:
+    """Instructor and participants are refused with `forbidden`; the ticket stays waiting."""
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    for client in (klass.instructor, p0, p1):
+        await refused(client, "help:claim", {"ticket_id": t0}, "forbidden")
+        await refused(client, "help:resolve", {"ticket_id": t0, "note": "no"}, "forbidden")
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    rows = await queue_where(klass.admin, lambda rows: rows and rows[0][1] == "claimed")
+    assert rows == [(t0, "claimed", None, "Sam Support")]
+
+
+async def test_claim_and_resolve_refusals(klass: Class) -> None:
+    """Claiming a claimed or resolved ticket is a conflict; unknown tickets are not found; bad payloads invalid."""
+    t0 = (await open_ticket(klass.participants[0]))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    await refused(klass.admin, "help:claim", {"ticket_id": t0}, "conflict")
+    await refused(klass.support, "help:claim", {"ticket_id": t0}, "conflict")
+    for event in ("help:claim", "help:resolve"):
+        await refused(klass.support, event, {"ticket_id": "no-such-ticket"}, "not_found")
+        await refused(klass.support, event, {}, "invalid", "ticket_id")
+        await refused(klass.support, event, {"ticket_id": 7}, "invalid", "ticket_id")
+        await refused(klass.support, event, t0, "invalid", "payload")
+    await refused(klass.support, "help:resolve", {"ticket_id": t0, "note": 3}, "invalid", "note")
+    await ok(klass.support, "help:resolve", {"ticket_id": t0, "note": "done"})
+    await refused(klass.admin, "help:resolve", {"ticket_id": t0}, "conflict")
+    await refused(klass.admin, "help:claim", {"ticket_id": t0}, "conflict")
+
+
+async def test_after_resolve_the_participant_may_open_again(klass: Class) -> None:
+    """Once resolved, the participant's next help:open makes a new waiting ticket."""
+    p0 = klass.participants[0]
+    first = await open_ticket(p0)
+    await ok(klass.admin, "help:resolve", {"ticket_id": first["ticket_id"], "note": "ok"})
+    second = await open_ticket(p0, "screen", "cannot share")
+    assert second["ticket_id"] != first["ticket_id"] and second["position"] == 1
+    state = await p0.call("session:state", {})
+    assert state["ticket"] == {"ticket_id": second["ticket_id"], "state": "waiting", "position": 1}
+    rows = await queue_where(klass.support, lambda rows: rows and rows[0][0] == second["ticket_id"])
+    assert rows == [(second["ticket_id"], "waiting", 1, None)]
+
+
+# ------------------------------------------------------------ who is told
+
+
+async def test_queue_goes_to_staff_on_every_change(klass: Class) -> None:
+    """Every open, claim and resolve sends the whole waiting and claimed list to all staff, never to participants."""
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    await ok(klass.admin, "help:resolve", {"ticket_id": t0, "note": "fixed"})
+    expected = [
+        [(t0, "waiting", 1, None)],
+        [(t0, "waiting", 1, None), (t1, "waiting", 2, None)],
+        [(t0, "claimed", None, "Sam Support"), (t1, "waiting", 1, None)],
+        [(t1, "waiting", 1, None)],
+    ]
+    await settle(klass)
+    for s in staff(klass):
+        assert [brief(q) for q in s.of("help:queue")] == expected
+        assert s.of("help:ticket") == []
+    for p in klass.participants:
+        assert p.of("help:queue") == []
+
+
+async def test_ticket_events_go_to_their_own_participant_as_positions_move(klass: Class) -> None:
+    """Claiming the first of three moves the others to 1 and 2; each participant hears only of its own ticket."""
+    p0, p1, p2 = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    t2 = (await open_ticket(p2))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    assert await p0.wait_for("help:ticket", lambda t: t["state"] == "claimed") == {
+        "ticket_id": t0, "state": "claimed", "position": None,
+    }
+    assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
+        "ticket_id": t1, "state": "waiting", "position": 1,
+    }
+    assert await p2.wait_for("help:ticket", lambda t: t["position"] == 2) == {
+        "ticket_id": t2, "state": "waiting", "position": 2,
+    }
+    await settle(klass)
+    assert [(t["state"], t["position"]) for t in p0.of("help:ticket")] == [("waiting", 1), ("claimed", None)]
+    assert [(t["state"], t["position"]) for t in p1.of("help:ticket")] == [("waiting", 2), ("waiting", 1)]
+    assert [(t["state"], t["position"]) for t in p2.of("help:ticket")] == [("waiting", 3), ("waiting", 2)]
+    for p, mine in zip(klass.participants, (t0, t1, t2), strict=True):
+        assert {t["ticket_id"] for t in p.of("help:ticket")} == {mine}
+
+
+async def test_session_state_shows_queue_to_staff_and_own_ticket_to_participant(klass: Class) -> None:
+    """A reconnecting staff member sees the queue; a participant sees only their own ticket."""
+    t0 = (await open_ticket(klass.participants[0]))["ticket_id"]
+    t1 = (await open_ticket(klass.participants[1]))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    state = await klass.support.call("session:state", {})
+    assert brief({"tickets": state["tickets"]}) == [(t0, "claimed", None, "Sam Support"), (t1, "waiting", 1, None)]
+    state = await klass.participants[1].call("session:state", {})
+    assert state["ticket"] == {"ticket_id": t1, "state": "waiting", "position": 1}
+    state = await klass.participants[2].call("session:state", {})
+    assert state["ticket"] is None
+
+
+# ------------------------------------------------------------ close
+
+
+async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
+    """At close, waiting and claimed tickets end `unresolved` and their participants are told; resolved stay."""
+    p0, p1, p2 = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    t2 = (await open_ticket(p2))["ticket_id"]
+    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    await ok(klass.support, "help:resolve", {"ticket_id": t2, "note": "sorted"})
+    await p2.wait_for("help:ticket", lambda t: t["state"] == "resolved")
+    ack = await klass.instructor.call("session:close", {})
+    assert ack["ok"] is True and ack["session"]["status"] == "closed"
+    for p in klass.participants:
+        await p.wait_for("session", lambda s: s["status"] == "closed")  # sent after the tickets ended
+    assert p0.of("help:ticket")[-1] == {"ticket_id": t0, "state": "unresolved", "position": None}
+    assert p1.of("help:ticket")[-1] == {"ticket_id": t1, "state": "unresolved", "position": None}
+    assert [(t["state"], t["position"]) for t in p2.of("help:ticket")] == [
+        ("waiting", 3), ("waiting", 2), ("resolved", None),
+    ]
+    for s in staff(klass):
+        await s.wait_for("session", lambda x: x["status"] == "closed")
+        assert s.of("help:queue")[-1] == {"tickets": []}
+    await refused(p2, "help:open", {"category": "audio", "text": "too late"}, "conflict")
+    await refused(klass.support, "help:resolve", {"ticket_id": t0}, "conflict")
+    state = await p1.call("session:state", {})
+    assert state["ticket"] == {"ticket_id": t1, "state": "unresolved", "position": None}
