@@ -83,7 +83,7 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, tmp: Path, db_url: str, redis: RedisServer, relay: Relay) -> None:
+    def __init__(self, tmp: Path, db_url: str, redis: RedisServer, relay: Relay | None) -> None:
         self.redis = redis
         self.relay = relay
         self.env = {
@@ -256,7 +256,7 @@ async def test_redis_flushed_the_processes_rebuild_from_the_database(cluster: Cl
 async def test_redis_restarts_the_processes_reconnect(cluster: Cluster) -> None:
     """Redis stops: changes answer unavailable and /healthz says 503; when it is back, all works again."""
     a, _ = cluster.nodes
-    sid, people = await cluster.klass(1)
+    _sid, people = await cluster.klass(1)
     p0 = await cluster.connect(a, people[0]["token"])
     cluster.redis.stop()
     ack = await p0.call("chat:send", {"client_id": "whileredisdown", "text": "lost?"})
