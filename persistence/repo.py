@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from persistence.models import (
     ApiToken,
     AttendanceRecord,
+    Base,
     ChatRecord,
     Connection,
     HelpTicket,
@@ -33,6 +34,13 @@ from realtime.model import ChatMessage, Member, Ping, SessionState, Ticket
 async def ping_database(db: DbSession) -> None:
     """Raises when the database does not answer."""
     await db.execute(select(1))
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's Core table, for statements run many at once (executemany)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 # ---------------------------------------------------------------- staff and tokens
@@ -241,7 +249,7 @@ def save_member(*, member: Member, now: datetime) -> Batched:
 
 
 def _save_member(dialect: str) -> Any:
-    t = Participant.__table__
+    t = _table(Participant)
     return update(t).where(t.c.id == bindparam("b_id")).values(
         checked_in_at=bindparam("checked_in_at"), checkin_status=bindparam("checkin_status"),
         mark=bindparam("mark"), marked_at=bindparam("marked_at"),
@@ -340,7 +348,7 @@ def save_answer(*, ping_id: str, participant_id: str, answer: Any, now: datetime
 
 @functools.cache
 def _upsert_answer(dialect: str) -> Any:
-    t = PingAnswer.__table__
+    t = _table(PingAnswer)
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     stmt = insert(t)
     return stmt.on_conflict_do_update(
@@ -425,7 +433,7 @@ async def save_ticket(db: DbSession, *, ticket: Ticket, now: datetime) -> None:
 
 
 def add_chat(*, session_id: str, message: ChatMessage) -> Batched:
-    return Batched("add_chat", lambda _: insert(ChatRecord.__table__), {
+    return Batched("add_chat", lambda _: insert(_table(ChatRecord)), {
         "id": message.id, "session_id": session_id, "seq": message.seq, "client_id": message.client_id,
         "author_key": message.author_key, "author": message.author, "role": message.role, "text": message.text,
         "sent_at": message.sent_at,
@@ -463,7 +471,7 @@ async def chat_page(
 def open_connection(
     *, connection_id: str, session_id: str, participant_id: str, process_id: str, now: datetime
 ) -> Batched:
-    return Batched("open_connection", lambda _: insert(Connection.__table__), {
+    return Batched("open_connection", lambda _: insert(_table(Connection)), {
         "id": connection_id, "session_id": session_id, "participant_id": participant_id,
         "process_id": process_id, "connected_at": now, "alive_at": now, "ended_at": None,
     })
@@ -474,7 +482,7 @@ def close_connection(*, connection_id: str, now: datetime) -> Batched:
 
 
 def _close_connection(dialect: str) -> Any:
-    t = Connection.__table__
+    t = _table(Connection)
     return update(t).where(t.c.id == bindparam("b_id"), t.c.ended_at.is_(None)).values(ended_at=bindparam("ended_at"))
 
 

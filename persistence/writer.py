@@ -108,7 +108,7 @@ class Writer:
         return future
 
     async def submit(
-        self, op: Op | None, *, events: Sequence[Any] = (), session_id: str | None = None
+        self, op: Op | Batched | None, *, events: Sequence[Any] = (), session_id: str | None = None
     ) -> Any:
         """Run op in a transaction; return its result once committed (its events then go out)."""
         return await (await self.enqueue(op, events=events, session_id=session_id))
@@ -155,7 +155,7 @@ class Writer:
 
     async def _transaction(self, jobs: list[_Job]) -> None:
         async with self._sessionmaker() as db, db.begin():
-            dialect = db.bind.dialect.name
+            dialect = db.get_bind().dialect.name
             # Batched writes gather by statement; any other write first runs those gathered
             # before it, so a write never runs ahead of one it may depend on.
             groups: dict[str, tuple[Batched, list[dict[str, Any]]]] = {}

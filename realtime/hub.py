@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import socketio
@@ -312,11 +312,15 @@ class Hub:
                 await self._refresh_presence()
             if (now - last_keepalive).total_seconds() >= KEEPALIVE_SECONDS:
                 last_keepalive = now
-                await self.writer.submit(lambda db, t=now: repo.keep_alive(db, process_id=PROCESS_ID, now=t))
-                if self.settings.redis_url is not None:
-                    # Sockets of a process that died end where that process last said they were open.
-                    stale = now - timedelta(seconds=3 * KEEPALIVE_SECONDS)
-                    await self.writer.submit(lambda db, t=stale: repo.end_stale_connections(db, alive_before=t))
+                await self._keep_alive(now)
+
+    async def _keep_alive(self, now: datetime) -> None:
+        """This process's sockets are open; in a cluster, those of processes that died end."""
+        await self.writer.submit(lambda db: repo.keep_alive(db, process_id=PROCESS_ID, now=now))
+        if self.settings.redis_url is not None:
+            # Sockets of a process that died end where that process last said they were open.
+            stale = now - timedelta(seconds=3 * KEEPALIVE_SECONDS)
+            await self.writer.submit(lambda db: repo.end_stale_connections(db, alive_before=stale))
 
     async def _refresh_presence(self) -> None:
         """Tell the live store this process's participant sockets are still open."""

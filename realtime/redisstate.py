@@ -61,6 +61,11 @@ return gone
 """
 
 
+def _text(raw: Any) -> str:
+    """Redis answers bytes (decode_responses is off, so JSON values stay bytes for orjson)."""
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
 class _SessionLock:
     """A process-local lock in front of the Redis lock: one waiter per process polls Redis."""
 
@@ -77,7 +82,7 @@ class _SessionLock:
             self._local.release()
             raise
 
-    async def __aexit__(self, *exc: object) -> None:
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         try:
             await self._remote.release()
         finally:
@@ -88,7 +93,7 @@ class RedisLiveStore:
     """The LiveStore interface over Redis."""
 
     def __init__(self, url: str, *, presence_ttl_s: float = PRESENCE_TTL_S) -> None:
-        self.redis: Redis = Redis.from_url(url)
+        self.redis: Redis = Redis.from_url(url, decode_responses=False)
         self._ttl = presence_ttl_s
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._attach = self.redis.register_script(_ATTACH)
@@ -100,7 +105,8 @@ class RedisLiveStore:
 
     def rate_storage(self) -> Storage:
         """Rate limits counted in Redis, so a person's tabs on several processes share one allowance."""
-        return RedisStorage("async+redis://", implementation="redispy", connection_pool=self.redis.connection_pool)
+        pool: Any = self.redis.connection_pool  # limits types its options loosely
+        return RedisStorage("async+redis://", implementation="redispy", connection_pool=pool)
 
     async def check(self) -> None:
         """Raises when Redis does not answer."""
@@ -129,7 +135,7 @@ class RedisLiveStore:
 
     async def load(self, snapshot: Snapshot) -> None:
         sid = snapshot.session.id
-        old_pings = [p.decode() for p in await self.redis.hkeys(self._k(sid, "pings"))]
+        old_pings = [_text(p) for p in await self.redis.hkeys(self._k(sid, "pings"))]
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(*self._state_keys(sid, old_pings))
         if snapshot.members:
@@ -137,7 +143,7 @@ class RedisLiveStore:
         for ping in snapshot.open_pings:
             pipe.hset(self._k(sid, "pings"), ping.id, encode(ping))
             if ping.answers:
-                answers = {p: orjson.dumps(a) for p, a in ping.answers.items()}
+                answers: dict[Any, Any] = {p: orjson.dumps(a) for p, a in ping.answers.items()}
                 pipe.hset(self._k(sid, f"answers:{ping.id}"), mapping=answers)
             if ping.seen:
                 pipe.sadd(self._k(sid, f"seen:{ping.id}"), *ping.seen)
@@ -153,7 +159,7 @@ class RedisLiveStore:
         await pipe.execute()
 
     async def evict(self, session_id: str) -> None:
-        pings = [p.decode() for p in await self.redis.hkeys(self._k(session_id, "pings"))]
+        pings = [_text(p) for p in await self.redis.hkeys(self._k(session_id, "pings"))]
         await self.redis.delete(*self._state_keys(session_id, pings))
 
     # ------------------------------------------------------------ session and roster
@@ -188,8 +194,8 @@ class RedisLiveStore:
         out = await pipe.execute()
         for i, ping in enumerate(pings):
             answers: dict[bytes, bytes] = out[2 * i]
-            ping.answers = {p.decode(): orjson.loads(a) for p, a in answers.items()}
-            ping.seen = {p.decode() for p in out[2 * i + 1]}
+            ping.answers = {_text(p): orjson.loads(a) for p, a in answers.items()}
+            ping.seen = {_text(p) for p in out[2 * i + 1]}
         return pings
 
     async def open_pings(self, session_id: str) -> list[Ping]:
@@ -220,7 +226,7 @@ class RedisLiveStore:
         await pipe.execute()
 
     async def add_seen(self, session_id: str, participant_id: str) -> list[str]:
-        ping_ids = [p.decode() for p in await self.redis.hkeys(self._k(session_id, "pings"))]
+        ping_ids = [_text(p) for p in await self.redis.hkeys(self._k(session_id, "pings"))]
         if not ping_ids:
             return []
         pipe = self.redis.pipeline(transaction=False)
@@ -247,7 +253,7 @@ class RedisLiveStore:
         raw = await self.redis.hget(self._k(session_id, "chatidx"), f"{author_key}\x00{client_id}")
         if raw is None:
             return None
-        message_id, _, seq = raw.decode().partition(":")
+        message_id, _, seq = _text(raw).partition(":")
         return message_id, int(seq)
 
     async def chat_reserve(self, session_id: str, author_key: str, client_id: str, message_id: str) -> int:
@@ -272,7 +278,7 @@ class RedisLiveStore:
 
     async def connected(self, session_id: str) -> set[str]:
         online = await self.redis.zrangebyscore(self._k(session_id, "online"), time.time(), "+inf")
-        return {p.decode() for p in online}
+        return {_text(p) for p in online}
 
     async def refresh(self, session_id: str, tabs: list[tuple[str, str]]) -> None:
         """This process's sockets are still open (re-registers them after a Redis restart)."""
@@ -286,4 +292,4 @@ class RedisLiveStore:
     async def expired(self, session_id: str) -> list[str]:
         """Participants whose every socket belonged to processes that stopped refreshing."""
         gone = await self._expire(keys=[self._k(session_id, "online")], args=[time.time()])
-        return [p.decode() for p in gone]
+        return [_text(p) for p in gone]
