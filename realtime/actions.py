@@ -177,8 +177,12 @@ class Actions:
             lifecycle.require_open(s)
             changed = replace(s, platform_status=p.status, platform_message=p.message)
             await self.store.set_session(changed)
-            event = Emit("platform", {"status": p.status, "message": p.message}, room_all(session_id))
-            pending = await self._write(session_id, lambda db: repo.save_session(db, state=changed), [event])
+            # The session carries its platform status too: both go out, so no view of it is left stale.
+            events = [
+                Emit("platform", {"status": p.status, "message": p.message}, room_all(session_id)),
+                lifecycle.session_event(changed),
+            ]
+            pending = await self._write(session_id, lambda db: repo.save_session(db, state=changed), events)
         await pending
 
     # ------------------------------------------------------------ roster and attendance

@@ -103,10 +103,13 @@ def tally(ping: Ping) -> Any:
 
 
 def results(ping: Ping) -> dict[str, Any]:
+    """What staff see: the ping itself (so a dashboard can draw one it has not seen launched) and its tally."""
     return {
         "ping_id": ping.id,
         "kind": ping.kind,
         "question": ping.question,
+        "options": ping.options,
+        "closes_at": iso(ping.closes_at),
         "answered": len(ping.answers),
         "total": len(ping.seen),
         "tally": tally(ping),
