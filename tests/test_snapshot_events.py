@@ -112,10 +112,11 @@ async def test_every_action_emits_what_a_fresh_snapshot_shows(klass: Class) -> N
     for m in models:
         await m.start()
 
+    third = klass.people[2]["id"]
     steps = [
         lambda: klass.instructor.call("session:start", {}),
         lambda: p0.call("attendance:checkin", {}),
-        lambda: klass.instructor.call("attendance:mark", {"participant_id": klass.people[2]["id"], "status": "excused"}),
+        lambda: klass.instructor.call("attendance:mark", {"participant_id": third, "status": "excused"}),
         lambda: klass.instructor.call("ping:launch", {"kind": "poll", "question": "Which?", "options": ["a", "b"]}),
         lambda: klass.instructor.call("platform:status", {"status": "degraded", "message": "Zoom audio is down"}),
         lambda: p0.call("help:open", {"category": "microphone", "text": "no sound"}),
