@@ -297,3 +297,55 @@ async def test_database_unreachable_answers_unavailable_and_recovers(cluster: Cl
         assert ack["ok"] is True and ack["seq"] == 2
         log = (await http.get(f"/api/sessions/{sid}/chat")).json()["messages"]
         assert [m["text"] for m in log] == ["one", "two"]
+
+
+async def test_workers_serve_one_class_on_one_port(tmp_path: Path, postgres: Postgres) -> None:
+    """`companion serve --workers 2`: two processes behind one port, one class, one chat order."""
+    redis = RedisServer(tmp_path)
+    redis.start()
+    db = await postgres.fresh()
+    cluster = Cluster(tmp_path, db, redis, relay=None)
+    _, cluster.admin = await _create_token(Settings.from_env(cluster.env), "admin", "Root", None)
+    node = cluster.nodes[0]
+    with node.log.open("ab") as out:
+        node.proc = subprocess.Popen(
+            [COMPANION, "serve", "--port", str(node.port), "--workers", "2"], env=cluster.env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(400):
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"{node.url}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        children = subprocess.run(["pgrep", "-P", str(node.proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) >= 2, children
+        sid, people = await cluster.klass(6)
+        ps = [await cluster.connect(node, p["token"]) for p in people]
+        dashboard = await cluster.connect(node, cluster.admin, sid)
+        acks = await asyncio.gather(*(p.call("chat:send", {"client_id": f"worker-{i:04d}", "text": f"m{i}"})
+                                      for i, p in enumerate(ps)))
+        assert sorted(a["seq"] for a in acks) == list(range(1, 7))
+        for _ in range(100):
+            if len(dashboard.of("chat")) == 6:
+                break
+            await asyncio.sleep(0.05)
+        assert [m["seq"] for m in dashboard.of("chat")] == list(range(1, 7))
+        state = await dashboard.call("session:state", {})
+        assert state["counts"]["connected"] == 6
+    finally:
+        for c in cluster.clients:
+            await c.close()
+        node.kill(signal.SIGTERM)
+        redis.stop()
+        await postgres.drop(db)
+
+
+async def test_workers_refuse_to_start_without_redis(tmp_path: Path) -> None:
+    """Several processes without shared live state would split a class: refused with a reason."""
+    env = {**os.environ, "COMPANION_DATA_DIR": str(tmp_path), "COMPANION_SECRET_KEY": "x" * 40}
+    env.pop("COMPANION_REDIS_URL", None)
+    out = subprocess.run([COMPANION, "serve", "--port", str(free_port()), "--workers", "2"], env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "COMPANION_REDIS_URL" in out.stderr
