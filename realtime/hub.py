@@ -114,6 +114,7 @@ class Hub:
         # live store. The event budget belongs to one socket, so this process counts it.
         limiter = MovingWindowRateLimiter(store.rate_storage())
         self._event_rate = RateLimitItemPerSecond(settings.events_per_second, 1)
+        self._staff_event_rate = RateLimitItemPerSecond(settings.staff_events_per_second, 1)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self.actions = Actions(
             store=store,
@@ -457,8 +458,9 @@ class Hub:
                 conn = self._conns.get(sid)
                 if conn is None:
                     raise Unavailable("not connected")
-                if not await self._limiter.hit(self._event_rate, "events", sid):
-                    raise RateLimited(f"more than {self.settings.events_per_second} events a second")
+                rate = self._staff_event_rate if conn.actor.is_staff else self._event_rate
+                if not await self._limiter.hit(rate, "events", sid):
+                    raise RateLimited(f"more than {rate.amount} events a second")
                 if spec.roles is not None and conn.actor.role not in spec.roles:
                     raise Forbidden(f"a {conn.actor.role} may not send {name}")
                 data = payloads.parse(spec.model, args[0] if args else None)

@@ -38,6 +38,8 @@ class Settings:
     max_payload_bytes: int = 64 * 1024
     # Per-connection budget for events: enough for a person clicking, not for a loop.
     events_per_second: int = 20
+    # Staff work a queue and run a class, sometimes from a script with an API token: a roomier budget.
+    staff_events_per_second: int = 200
     ticker_seconds: float = 1.0
     auto_close_every_s: float = 30.0
     # Who may frame the pages (CSP frame-ancestors): an LMS that embeds the companion tab is added here.
