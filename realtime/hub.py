@@ -32,7 +32,7 @@ from realtime import attendance, fastjson, lifecycle, payloads, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
 from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from realtime.fanout import LocalManager, OrderedRedisManager
-from realtime.identity import resolve
+from realtime.identity import parse_participant_token, participant_actor, resolve
 from realtime.livestate import LiveStore
 from realtime.model import (
     CONDUCT_ROLES,
@@ -405,6 +405,8 @@ class Hub:
             actor = cookie_actor
         elif not isinstance(token, str) or not token:
             raise Unauthorized("missing token: connect with auth {token, session}, or sign in as staff")
+        elif (participant := parse_participant_token(token, self.settings.secret_key)) is not None:
+            actor = await self._participant(*participant)
         else:
             async with self._db() as db:
                 actor = await resolve(db, token=token, key=self.settings.secret_key)
@@ -427,6 +429,17 @@ class Hub:
         if not actor.may_act_in(state):
             raise Forbidden("this token may not act in that session")
         return Conn(actor=actor, session_id=session_id)
+
+    async def _participant(self, session_id: str, participant_id: str) -> Actor:
+        """A participant from the live roster: a signed token needs no query when its session is live."""
+        try:
+            await self.actions.ensure_loaded(session_id)
+        except NotFound:
+            raise Unauthorized("unknown token: its session no longer exists") from None
+        member = await self.store.member(session_id, participant_id)
+        if member is None:
+            raise Unauthorized("unknown token: that participant is no longer on a roster")
+        return participant_actor(session_id, member)
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         conn = self._conns.pop(sid, None)

@@ -21,6 +21,7 @@ from realtime.model import Actor, SessionState, utcnow
 from realtime.sheet import csv_text
 from server import schemas
 from server.jsonresponse import json
+from server.websession import WebSessions
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY_BYTES = 1 << 20
@@ -35,7 +36,14 @@ def _hub(request: Request) -> Hub:
 
 
 async def authenticate(request: Request, roles: frozenset[str]) -> Actor:
+    """The caller by bearer token, or else by staff session cookie (CSRF-checked when it changes something)."""
     header = request.headers.get("authorization", "")
+    if not header:
+        sessions: WebSessions = request.app.state.staff_auth.sessions
+        actor = (await sessions.for_request(request)).actor
+        if actor.role not in roles:
+            raise Forbidden(f"a {actor.role} may not do this")
+        return actor
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
@@ -131,7 +139,7 @@ async def add_participants(request: Request) -> Response:
     base = hub.settings.public_url
     out = []
     for m in members:
-        token = participant_token(hub.settings.secret_key, m.id)
+        token = participant_token(hub.settings.secret_key, state.id, m.id)
         out.append(
             {
                 "id": m.id,
