@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint services clean
+.PHONY: run test bench lint services clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,3 +30,6 @@ bench: $(STAMP) services
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+screenshots: $(STAMP)
+	COMPANION_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_browser_pages.py -k four_pages

@@ -12,6 +12,7 @@ import { createChatPanel } from '../chat/chat-panel.js';
 import { createRosterState } from '../staff/roster-state.js';
 import { createRosterView } from '../staff/roster-view.js';
 import { createCountsView } from '../staff/counts-view.js';
+import { createCountsHistory } from '../staff/counts-history.js';
 import { createCheckinCodeView } from '../staff/checkin-code-view.js';
 import { createSessionControls } from '../staff/session-controls.js';
 import { createPingLauncher } from '../staff/ping-launcher.js';
@@ -53,6 +54,7 @@ function main(page) {
     expected: byId('count-expected'), connected: byId('count-connected'),
     checkedIn: byId('count-checked-in'), late: byId('count-late'),
   });
+  const countsHistory = createCountsHistory({ figure: byId('history-figure'), caption: byId('history-caption') }, { clock });
   const codeView = createCheckinCodeView(
     { section: byId('code-section'), code: byId('checkin-code'), expires: byId('checkin-code-expires') },
     { clock, roster, onExpired: () => connection.connected && refresh() },
@@ -84,6 +86,7 @@ function main(page) {
   function renderRoster() {
     rosterView.render();
     countsView.render(roster.counts());
+    countsHistory.add(roster.counts());
     codeView.render();
   }
 

@@ -26,7 +26,9 @@ export function createTicketAlerts(elements, { notices }) {
     if (audio.state === 'suspended') audio.resume();
     elements.soundNote.textContent = '';
   }
-  document.addEventListener('pointerdown', unlockAudio, { once: true });
+  // On click, not pointerdown: clearing the hint moves the queue up, and a move between press and
+  // release would turn the first click on "Claim" into a click on nothing.
+  document.addEventListener('click', unlockAudio, { once: true });
   document.addEventListener('keydown', unlockAudio, { once: true });
 
   function beep() {

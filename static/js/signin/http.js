@@ -1,0 +1,63 @@
+/**
+ * JSON calls to the server with the staff session cookie. Calls that change something carry the
+ * session's CSRF token (from GET /api/me) in the X-CSRF-Token header.
+ */
+
+let csrfToken = '';
+
+/** Remember the CSRF token of the signed-in session. */
+export function useCsrfToken(token) {
+  csrfToken = token || '';
+}
+
+/** An error from the server, with its HTTP status and error code. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Call the API; answers the JSON body, throws ApiError with the server's message when refused. */
+export async function call(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+  });
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    console.warn('companion: answer is not JSON', err);
+  }
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || 'unavailable', error.message || `HTTP ${response.status}`);
+  }
+  return data;
+}
+
+/** Who is signed in, or null (and the CSRF token is remembered for later calls). */
+export async function whoAmI() {
+  try {
+    const me = await call('GET', '/api/me');
+    useCsrfToken(me.csrf_token);
+    return me;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  }
+}
+
+/** Where to go after signing in: ?next= when it is a path on this site, else the staff home. */
+export function nextPath(search = window.location.search) {
+  const next = new URLSearchParams(search).get('next') || '';
+  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/home';
+}
