@@ -65,6 +65,9 @@ KEEPALIVE_SECONDS = 15
 REFRESH_S = 8
 # Background loops that fail restart after a delay that doubles up to this cap.
 LOOP_BACKOFF_CAP_S = 30.0
+# Stopping cancels the loops again this often, this many times at most (see _cancel).
+CANCEL_RETRY_S = 0.5
+CANCEL_ATTEMPTS = 20
 
 PROCESS_ID = secrets.token_hex(8)
 
@@ -164,9 +167,7 @@ class Hub:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("background loop %s had died: %r", task.get_name(), task.exception())
         ticker, batcher, emitter = self._tasks
-        for task in (ticker, batcher):
-            task.cancel()
-        await asyncio.gather(ticker, batcher, return_exceptions=True)
+        await _cancel(ticker, batcher)
         # One write ends every socket of this process; closing them then writes nothing more.
         self._stopping = True
         await self.writer.submit(
@@ -178,8 +179,7 @@ class Hub:
         await self._flush_batches()
         while not self._emits.empty():
             await self._send(self._emits.get_nowait())
-        emitter.cancel()
-        await asyncio.gather(emitter, return_exceptions=True)
+        await _cancel(emitter)
         await self._close_fanout()
         await self.store.close()
 
@@ -190,8 +190,7 @@ class Hub:
             return
         listener = getattr(manager, "thread", None)
         if isinstance(listener, asyncio.Task):
-            listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            await _cancel(listener)
         if manager.pubsub is not None:
             await manager.pubsub.aclose()
         if manager.redis is not None:
@@ -580,3 +579,23 @@ class Hub:
             "session:close": EventSpec(CONDUCT_ROLES, P.Empty, session_close),
             "platform:status": EventSpec(STAFF_ROLES, P.Platform, platform),
         }
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel tasks and wait until they end, cancelling again while they run on.
+
+    redis-py 8 can swallow a cancel that lands mid-command: the task goes on as if nothing
+    happened, and a single cancel would leave stop() waiting for it for ever.
+    """
+    pending = {t for t in tasks if not t.done()}
+    for _ in range(CANCEL_ATTEMPTS):
+        if not pending:
+            break
+        for t in pending:
+            t.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_S)
+    for t in tasks:
+        if not t.done():
+            log.error("background task %s did not stop when cancelled", t.get_name())
+        elif not t.cancelled():
+            t.exception()  # seen here, so asyncio does not report it as never retrieved

@@ -88,7 +88,9 @@ class Server:
     http: httpx.AsyncClient
     clients: list[Client] = field(default_factory=list)
 
-    async def api(self, method: str, path: str, json: Any = None, token: str | None = None, **kw: Any) -> httpx.Response:
+    async def api(
+        self, method: str, path: str, json: Any = None, token: str | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = {"authorization": f"Bearer {token or self.admin_token}"}
         return await self.http.request(method, path, json=json, headers=headers, **kw)
 
