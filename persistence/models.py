@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -42,6 +53,12 @@ class StaffMember(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     disabled_at: Mapped[datetime | None]
+    # Set when the person enrols from an invitation (admin, instructor or support); staff known only
+    # from an API token have none, their token carries the role.
+    role: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The WebAuthn user handle: random, stable per person, so an authenticator replaces its old
+    # passkey for this person instead of keeping two.
+    user_handle: Mapped[str | None] = mapped_column(String(128), default=None)
 
 
 class ApiToken(Base):
@@ -182,3 +199,86 @@ class AttendanceRecord(Base):
         ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
     )
     row: Mapped[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- staff sign-in (passkeys)
+
+
+class StaffInvitation(Base):
+    """A one-time enrolment link: only the hash of its secret is kept."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(320), index=True)  # lower-cased
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    invited_by: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Passkey(Base):
+    """A WebAuthn credential of a staff member; a person may have several."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # base64url of the authenticator's credential id (at most 1,023 bytes by the spec)
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    email: Mapped[str] = mapped_column(ForeignKey("staff.email", ondelete="CASCADE"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(100))
+    aaguid: Mapped[str] = mapped_column(String(36))
+    transports: Mapped[Any | None]
+    backed_up: Mapped[bool]
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+
+class WebAuthnChallenge(Base):
+    """A server-side ceremony challenge: used once, expires after a few minutes."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    challenge: Mapped[str] = mapped_column(String(128))  # base64url
+    purpose: Mapped[str] = mapped_column(String(20))  # enrol | add | login
+    email: Mapped[str | None] = mapped_column(String(320))
+    user_handle: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie carries this id, signed with the server key."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(ForeignKey("staff.email", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    passkey_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute end, however active the session is
+    ended_at: Mapped[datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class OutboxMail(Base):
+    """Every mail the server sends; without SMTP it stays here (and in the log) for an operator."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -10,6 +10,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
+# The browser tests drive Debian's Chromium (never a browser build downloaded by Playwright).
+if [ ! -x /usr/bin/chromium ]; then echo "installing chromium"; apt_install chromium; fi
+
+# The deployment test runs docs/deploy/nginx.conf in front of two processes.
+if [ ! -x /usr/sbin/nginx ]; then echo "installing nginx"; apt_install nginx-light || apt_install nginx; fi
+
 if ! have redis-server; then echo "installing redis-server"; apt_install redis-server; fi
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   echo "starting redis on 127.0.0.1:6379"

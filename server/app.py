@@ -19,7 +19,7 @@ from persistence.db import create_engine, migrate, sessionmaker
 from realtime.errors import AppError, Unavailable
 from realtime.hub import Hub
 from realtime.livestate import create_live_store
-from server import api, openapi, pages
+from server import api, openapi, pages, staff
 from server.jsonresponse import json
 from server.settings import Settings
 
@@ -28,20 +28,30 @@ log = logging.getLogger("companion")
 # No inline script anywhere: the pages load their modules from /static.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors {frame_ancestors}"
 )
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
+
+
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers on every HTTP answer; frame-ancestors comes from COMPANION_FRAME_ANCESTORS (an LMS may embed us)."""
+    headers = [
+        (b"content-security-policy", CSP.format(frame_ancestors=settings.frame_ancestors).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if settings.public_url.startswith("https://"):
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
 
 
 class SecurityHeaders:
     """Adds the security headers to every HTTP answer (a plain ASGI middleware: no per-request task)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: list[tuple[bytes, bytes]]) -> None:
         self.app = app
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +61,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+                message["headers"] = list(message["headers"]) + self.headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -94,13 +104,16 @@ def create_app(settings: Settings) -> Any:
         return json(openapi.document())
 
     app = Starlette(
-        routes=[*api.routes(), Route("/api/openapi.json", openapi_json), *pages.routes()],
+        routes=[*api.routes(), *staff.routes(), Route("/api/openapi.json", openapi_json), *pages.routes()],
         exception_handlers={AppError: app_error, HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )
     app.state.hub = hub
     app.state.settings = settings
-    return socketio.ASGIApp(hub.sio, other_asgi_app=SecurityHeaders(app), socketio_path="socket.io")
+    staff.install(app, settings, hub)
+    return socketio.ASGIApp(
+        hub.sio, other_asgi_app=SecurityHeaders(app, security_headers(settings)), socketio_path="socket.io"
+    )
 
 
 def app_from_env() -> Any:

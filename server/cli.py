@@ -39,14 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="processes on one port (needs COMPANION_REDIS_URL)")
 
-    token = sub.add_parser("token", help="API tokens for automation")
-    token_sub = token.add_subparsers(dest="token_command", required=True)
+    tokens = sub.add_parser("token", help="API tokens for automation")
+    token_sub = tokens.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="print a new token alone on the last line")
     create.add_argument("--role", required=True, choices=["admin", "instructor", "support"])
     create.add_argument("--name", required=True)
     create.add_argument("--email")
     revoke = token_sub.add_parser("revoke", help="end a token")
     revoke.add_argument("token_id")
+
+    staff = sub.add_parser("staff", help="staff members, who sign in with passkeys")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    invite = staff_sub.add_parser(
+        "invite", help="print a one-time enrolment link (valid 24 h) alone on the last line"
+    )
+    invite.add_argument("--email", required=True)
+    invite.add_argument("--role", required=True, choices=["admin", "instructor", "support"])
+    invite.add_argument("--name", help="shown while enrolling (default: the email's local part)")
 
     demo = sub.add_parser(
         "demo", help="seed a demo session starting in a few minutes, print its links, serve"
@@ -77,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         found = asyncio.run(_revoke_token(settings, args.token_id))
         print("revoked" if found else f"no such token: {args.token_id}")
         return 0 if found else 1
+    if args.command == "staff":
+        if "@" not in args.email.strip("@"):
+            print(f"companion: not an email address: {args.email}", file=sys.stderr)
+            return 2
+        hours = settings.invitation_ttl_s / 3600
+        print(f"Enrolment link for {args.email} ({args.role}), valid {hours:g} hours, works once:")
+        print(asyncio.run(_invite_staff(settings, args.email.strip(), args.role, args.name)))
+        return 0
     links = asyncio.run(_seed_demo(settings, args.minutes))
     print(links, flush=True)
     return 0 if args.seed_only else run_server(settings, args.host, args.port)
@@ -90,7 +107,10 @@ def run_server(settings: Settings, host: str, port: int) -> int:
         host=host,
         port=port,
         lifespan="on",
-        log_level="info",
+        # A line per request or socket costs more CPU than the request itself when a lecture hall
+        # connects at once; warnings and errors still reach the log.
+        log_level="warning",
+        access_log=False,
         # Compression keeps a zlib context per connection (hundreds of KB); a class of
         # 2,000 sends small JSON messages that gain little from it.
         ws_per_message_deflate=False,
@@ -121,7 +141,8 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
         signal.signal(sig, _exit_cleanly)
     uvicorn.run(
         "server.app:app_from_env", factory=True, host=host, port=port, workers=workers, lifespan="on",
-        log_level="info", ws_per_message_deflate=False, proxy_headers=True, timeout_graceful_shutdown=5,
+        log_level="warning", access_log=False, ws_per_message_deflate=False, proxy_headers=True,
+        timeout_graceful_shutdown=5,
     )
     return 0
 
@@ -151,6 +172,18 @@ async def _create_token(settings: Settings, role: str, name: str, email: str | N
 async def _revoke_token(settings: Settings, token_id: str) -> bool:
     found: bool = await _with_db(settings, lambda db: repo.revoke_token(db, token_id=token_id, now=utcnow()))
     return found
+
+
+async def _invite_staff(settings: Settings, email: str, role: str, name: str | None) -> str:
+    from server.staff import create_invitation, enrolment_link
+
+    now = utcnow()
+    ttl = timedelta(seconds=settings.invitation_ttl_s)
+    _, token = await _with_db(
+        settings,
+        lambda db: create_invitation(db, email=email, role=role, name=name, invited_by=None, now=now, ttl=ttl),
+    )
+    return enrolment_link(settings.public_url, token)
 
 
 async def _seed_demo(settings: Settings, minutes: int) -> str:
@@ -195,7 +228,7 @@ async def _seed_demo(settings: Settings, minutes: int) -> str:
         "Companion tabs (one per participant):",
     ]
     for m in people:
-        token = identity.participant_token(settings.secret_key, m.id)
+        token = identity.participant_token(settings.secret_key, state.id, m.id)
         lines.append(f"  {m.name:<16} {base}/join/{state.id}#token={token}")
     return "\n".join(lines)
 

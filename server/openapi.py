@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api import API
+from server.staff import STAFF_ANSWERS, STAFF_API
 
 ERROR = {
     "type": "object",
@@ -36,16 +37,17 @@ ERROR = {
 _ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/api/tokens"): ("201", "The token, shown once: {id, token, role, name, email}"),
     ("POST", "/api/sessions"): ("201", "The session, status scheduled"),
+    **STAFF_ANSWERS,
 }
 
 
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
-    for path, method, endpoint, roles, model, summary in API:
+    for path, method, endpoint, roles, model, summary in [*API, *STAFF_API]:
         op: dict[str, Any] = {"summary": summary, "operationId": endpoint.__name__}
         if roles is not None:
-            op["security"] = [{"bearer": []}]
+            op["security"] = [{"bearer": []}, {"session": []}]
             op["description"] = "Who may: " + ", ".join(sorted(roles))
         params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
         if params:
@@ -86,6 +88,11 @@ def document() -> dict[str, Any]:
                 "description": why,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
+        if model is not None:  # bodies are read up to server.api.MAX_BODY_BYTES
+            op["responses"]["413"] = {
+                "description": "Body over 1 MiB",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
         paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
@@ -97,6 +104,10 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                # Staff signed in with a passkey; changes also need the X-CSRF-Token header (docs/auth.md).
+                "session": {"type": "apiKey", "in": "cookie", "name": "companion_session"},
+            },
         },
     }

@@ -25,7 +25,12 @@ def _email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320), AfterValidator(_email)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -42,7 +47,12 @@ class TokenCreate(Body):
 class SessionCreate(Body):
     topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
     instructor_email: Email
-    starts_at: Annotated[str, AfterValidator(_rfc3339)]
+    # The pattern documents the offset the validator insists on ("2026-03-01T09:00:00" is refused).
+    starts_at: Annotated[
+        str,
+        AfterValidator(_rfc3339),
+        Field(json_schema_extra={"format": "date-time", "pattern": _RFC3339.pattern}),
+    ]
     duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
     capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
     platform: Annotated[str, StringConstraints(max_length=100)] | None = None

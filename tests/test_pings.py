@@ -183,6 +183,8 @@ async def test_staff_get_results_and_participants_get_the_ping(klass: Class) -> 
             "ping_id": ping_id,
             "kind": "poll",
             "question": "Pick a colour",
+            "options": OPTIONS,  # the ping itself too, so a dashboard can draw one it did not see launched
+            "closes_at": r["closes_at"],
             "answered": 0,
             "total": 3,
             "tally": [0, 0, 0],
@@ -371,6 +373,8 @@ async def test_close_answers_results_and_tells_participants(klass: Class) -> Non
         "ping_id": ping_id,
         "kind": "rating",
         "question": "Rate the pace",
+        "options": None,
+        "closes_at": ack["results"]["closes_at"],
         "answered": 2,
         "total": 3,
         "tally": {"1": 0, "2": 1, "3": 1, "4": 0, "5": 0, "mean": 2.5},

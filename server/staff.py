@@ -1,0 +1,587 @@
+"""Staff sign-in routes: invitations, enrolment with a passkey, /login, /logout, /api/me, passkeys, admin.
+
+Handlers are thin: rate-limit, parse, call the ceremonies (server/passkeys.py) or the sessions
+(server/websession.py), write through the hub's writer, answer. Every answer that carries who
+someone is is marked no-store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from limits import RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from persistence import repo, staff_repo
+from persistence.models import Passkey, StaffInvitation
+from realtime.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
+from realtime.hub import Hub
+from realtime.model import Actor, iso, utcnow
+from server.api import ADMIN, STAFF, Endpoint, authenticate, body
+from server.jsonresponse import json
+from server.mail import Mailer
+from server.passkeys import Ceremonies, RelyingParty, new_user_handle
+from server.schemas import Body, Email, Name
+from server.settings import Settings
+from server.websession import WebSession, WebSessions, socket_token_id
+
+log = logging.getLogger("companion.staff")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+# An enrolment link is good for one passkey and for settings.invitation_ttl_s (a day by default):
+# long enough to reach someone's inbox across time zones, short enough that an old mail is useless.
+INVITATION_PREFIX = "inv"
+NO_STORE = {"cache-control": "no-store"}
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+class InviteCreate(Body):
+    email: Email
+    role: Literal["admin", "instructor", "support"]
+    name: Name | None = None
+
+
+class EnrolBegin(Body):
+    token: Ident
+
+
+class EnrolFinish(Body):
+    token: Ident
+    challenge_id: Ident
+    credential: dict[str, Any]
+    name: Name | None = None
+    label: Label | None = None
+
+
+class LoginFinish(Body):
+    challenge_id: Ident
+    credential: dict[str, Any]
+
+
+class PasskeyFinish(Body):
+    challenge_id: Ident
+    credential: dict[str, Any]
+    label: Label | None = None
+
+
+class PasskeyRename(Body):
+    label: Label
+
+
+# ---------------------------------------------------------------- invitations (also used by the CLI)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def enrolment_link(public_url: str, token: str) -> str:
+    """The link in the fragment, so the token stays out of server logs and Referer headers."""
+    return f"{public_url}/enroll#token={token}"
+
+
+async def create_invitation(
+    db: DbSession,
+    *,
+    email: str,
+    role: str,
+    name: str | None,
+    invited_by: str | None,
+    now: datetime,
+    ttl: timedelta,
+) -> tuple[StaffInvitation, str]:
+    """A new one-time invitation and its token (shown once; only its hash is kept)."""
+    invitation_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(24)
+    row = await staff_repo.add_invitation(
+        db,
+        invitation_id=invitation_id,
+        secret_hash=_hash(secret),
+        email=email,
+        name=name or email.split("@", 1)[0],
+        role=role,
+        invited_by=invited_by,
+        now=now,
+        expires_at=now + ttl,
+    )
+    return row, f"{INVITATION_PREFIX}_{invitation_id}_{secret}"
+
+
+# ---------------------------------------------------------------- the service
+
+
+class StaffAuth:
+    """What the staff routes share: ceremonies, sessions, mail and the sign-in rate limit."""
+
+    def __init__(self, settings: Settings, hub: Hub) -> None:
+        self.settings = settings
+        self.hub = hub
+        rp = RelyingParty.from_public_url(settings.public_url)
+        self.ceremonies = Ceremonies(
+            rp, writer=hub.writer, read=hub.actions.read, challenge_ttl=timedelta(seconds=settings.challenge_ttl_s)
+        )
+        self.sessions = WebSessions(settings, writer=hub.writer, read=hub.actions.read)
+        self.mailer = Mailer(settings, writer=hub.writer)
+        # Per process and client address; a cluster multiplies it by the number of processes, which
+        # still stops guessing at invitation tokens or hammering the database.
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._rate = RateLimitItemPerMinute(settings.signin_attempts_per_minute)
+
+    async def limit(self, request: Request) -> str:
+        """Count a sign-in attempt of this client; refuse past the budget. Answers the client's address."""
+        client = request.client.host if request.client else "unknown"
+        if not await self._limiter.hit(self._rate, "signin", client):
+            log.warning("sign-in rate limit reached by %s", client)
+            raise RateLimited(
+                f"more than {self.settings.signin_attempts_per_minute} sign-in attempts a minute; wait a moment"
+            )
+        return client
+
+    async def invitation(self, token: str) -> StaffInvitation:
+        """The invitation a token names, if it can still be used."""
+        prefix, _, rest = token.partition("_")
+        ident, _, secret = rest.partition("_")
+        row = None
+        if prefix == INVITATION_PREFIX and ident and secret:
+            row = await self.hub.actions.read(staff_repo.get_invitation, invitation_id=ident)
+        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            raise Unauthorized("unknown invitation: ask an administrator for a new link")
+        if row.used_at is not None:
+            raise Unauthorized("this invitation was already used: sign in, or ask for a new link")
+        if row.expires_at <= utcnow():
+            raise Unauthorized("this invitation has expired: ask an administrator for a new link")
+        staff = await self.hub.actions.read(repo.get_staff, email=row.email)
+        if staff is not None and staff.disabled_at is not None:
+            raise Unauthorized("this staff member is disabled")
+        return row
+
+    async def signed_in(self, email: str, passkey_id: str, status: int = 200) -> Response:
+        """Open a web session, answer who it is and set the cookie."""
+        session = await self.sessions.create(email=email, passkey_id=passkey_id)
+        response = json(_me(session.actor, session), status, headers=NO_STORE)
+        self.sessions.set_cookie(response, session.id)
+        return response
+
+
+def _auth(request: Request) -> StaffAuth:
+    auth: StaffAuth = request.app.state.staff_auth
+    return auth
+
+
+def install(app: Starlette, settings: Settings, hub: Hub) -> None:
+    """Attach the staff service to the app and let the hub accept the session cookie."""
+    auth = StaffAuth(settings, hub)
+    app.state.staff_auth = auth
+    hub.cookie_actor = auth.sessions.actor_for_handshake
+
+
+def _me(actor: Actor, session: WebSession | None) -> dict[str, Any]:
+    me: dict[str, Any] = {"email": actor.email, "name": actor.name, "role": actor.role}
+    if session is not None:
+        me["csrf_token"] = session.csrf_token
+        me["session_expires_at"] = iso(session.expires_at)
+    return me
+
+
+def _passkey(p: Passkey) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "label": p.label,
+        "created_at": iso(p.created_at),
+        "last_used_at": iso(p.last_used_at),
+        "backed_up": p.backed_up,
+    }
+
+
+async def _person(request: Request) -> str:
+    """The email of a signed-in staff member: passkeys belong to people, not to bare tokens."""
+    actor = await authenticate(request, STAFF)
+    if actor.email is None:
+        raise Forbidden("a token without an email has no passkeys")
+    return actor.email
+
+
+# ---------------------------------------------------------------- pages
+
+
+def _page(name: str) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(STATIC / name, headers={"cache-control": "no-cache"})
+
+    endpoint.__name__ = f"page_{name.split('.')[0]}"
+    return endpoint
+
+
+# ---------------------------------------------------------------- sign-in and out
+
+
+async def login_begin(request: Request) -> Response:
+    auth = _auth(request)
+    await auth.limit(request)
+    return json(await auth.ceremonies.start_authentication(), headers=NO_STORE)
+
+
+async def login_finish(request: Request) -> Response:
+    auth = _auth(request)
+    client = await auth.limit(request)
+    auth.sessions.check_origin(request)
+    b = await body(request, LoginFinish)
+    done = await auth.ceremonies.finish_authentication(
+        challenge_id=b.challenge_id, credential=b.credential, client=client
+    )
+    return await auth.signed_in(done.staff.email, done.passkey.id)
+
+
+async def logout(request: Request) -> Response:
+    auth = _auth(request)
+    response = json({"signed_out": True}, headers=NO_STORE)
+    if auth.sessions.cookie_of(request):
+        try:
+            session = await auth.sessions.for_request(request)
+        except Unauthorized:
+            pass  # already ended or never valid: there is nothing to end but the cookie
+        else:
+            await auth.sessions.end(session.id, "logout")
+            await auth.hub.disconnect_token(socket_token_id(session.id))
+    auth.sessions.clear_cookie(response)
+    return response
+
+
+async def me(request: Request) -> Response:
+    auth = _auth(request)
+    if request.headers.get("authorization"):
+        return json(_me(await authenticate(request, STAFF), None), headers=NO_STORE)
+    session = await auth.sessions.for_request(request)
+    return json(_me(session.actor, session), headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- enrolment
+
+
+async def enrol_begin(request: Request) -> Response:
+    auth = _auth(request)
+    await auth.limit(request)
+    b = await body(request, EnrolBegin)
+    invitation = await auth.invitation(b.token)
+    staff = await auth.hub.actions.read(repo.get_staff, email=invitation.email)
+    existing = await auth.hub.actions.read(staff_repo.passkeys_of, email=invitation.email)
+    options = await auth.ceremonies.start_registration(
+        purpose="enrol",
+        email=invitation.email,
+        name=invitation.name,
+        user_handle=(staff.user_handle if staff is not None and staff.user_handle else new_user_handle()),
+        exclude=[p.credential_id for p in existing],
+    )
+    who = {"email": invitation.email, "name": invitation.name, "role": invitation.role}
+    return json({**options, **who, "expires_at": iso(invitation.expires_at)}, headers=NO_STORE)
+
+
+async def enrol_finish(request: Request) -> Response:
+    auth = _auth(request)
+    client = await auth.limit(request)
+    auth.sessions.check_origin(request)
+    b = await body(request, EnrolFinish)
+    invitation = await auth.invitation(b.token)
+    new = await auth.ceremonies.finish_registration(
+        challenge_id=b.challenge_id, purpose="enrol", email=invitation.email, credential=b.credential, client=client
+    )
+    now = utcnow()
+    passkey_id = secrets.token_hex(12)
+
+    async def enrol(db: DbSession) -> None:
+        if not await staff_repo.use_invitation(db, invitation_id=invitation.id, now=now):
+            raise Conflict("this invitation was just used or has expired")
+        await staff_repo.enrol_staff(
+            db,
+            email=invitation.email,
+            name=b.name or invitation.name,
+            role=invitation.role,
+            user_handle=new.user_handle or new_user_handle(),
+            now=now,
+        )
+        await staff_repo.add_passkey(
+            db,
+            passkey_id=passkey_id,
+            credential_id=new.credential_id,
+            email=invitation.email,
+            public_key=new.public_key,
+            sign_count=new.sign_count,
+            label=b.label or "First passkey",
+            aaguid=new.aaguid,
+            transports=new.transports,
+            backed_up=new.backed_up,
+            now=now,
+        )
+
+    await auth.hub.writer.submit(enrol)
+    log.info("%s enrolled as %s", invitation.email, invitation.role)
+    return await auth.signed_in(invitation.email, passkey_id, 201)
+
+
+async def create_invitation_route(request: Request) -> Response:
+    actor = await authenticate(request, ADMIN)
+    auth = _auth(request)
+    b = await body(request, InviteCreate)
+    now = utcnow()
+    ttl = timedelta(seconds=auth.settings.invitation_ttl_s)
+    row, token = await auth.hub.writer.submit(
+        lambda db: create_invitation(
+            db, email=b.email, role=b.role, name=b.name, invited_by=actor.email, now=now, ttl=ttl
+        )
+    )
+    link = enrolment_link(auth.settings.public_url, token)
+    mailed = await auth.mailer.send(
+        to=row.email,
+        subject="Your Companion staff access",
+        body=(
+            f"Hello {row.name},\n\n{actor.name} invited you to Companion as {row.role}.\n"
+            f"Open this link before {iso(row.expires_at)} to create your passkey (it works once):\n\n{link}\n"
+        ),
+    )
+    answer = {
+        "id": row.id,
+        "email": row.email,
+        "name": row.name,
+        "role": row.role,
+        "expires_at": iso(row.expires_at),
+        "link": link,
+        "mailed": mailed,
+    }
+    return json(answer, 201, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- one's own passkeys
+
+
+async def my_passkeys(request: Request) -> Response:
+    email = await _person(request)
+    rows = await _auth(request).hub.actions.read(staff_repo.passkeys_of, email=email)
+    return json({"passkeys": [_passkey(p) for p in rows]}, headers=NO_STORE)
+
+
+async def add_passkey_begin(request: Request) -> Response:
+    email = await _person(request)
+    auth = _auth(request)
+    await auth.limit(request)
+    staff = await auth.hub.actions.read(repo.get_staff, email=email)
+    if staff is None or staff.user_handle is None:
+        raise Forbidden("enrol from an invitation first")
+    existing = await auth.hub.actions.read(staff_repo.passkeys_of, email=email)
+    options = await auth.ceremonies.start_registration(
+        purpose="add",
+        email=email,
+        name=staff.name,
+        user_handle=staff.user_handle,
+        exclude=[p.credential_id for p in existing],
+    )
+    return json(options, headers=NO_STORE)
+
+
+async def add_passkey_finish(request: Request) -> Response:
+    email = await _person(request)
+    auth = _auth(request)
+    client = await auth.limit(request)
+    b = await body(request, PasskeyFinish)
+    new = await auth.ceremonies.finish_registration(
+        challenge_id=b.challenge_id, purpose="add", email=email, credential=b.credential, client=client
+    )
+    now = utcnow()
+    count = len(await auth.hub.actions.read(staff_repo.passkeys_of, email=email))
+    row = await auth.hub.writer.submit(
+        lambda db: staff_repo.add_passkey(
+            db,
+            passkey_id=secrets.token_hex(12),
+            credential_id=new.credential_id,
+            email=email,
+            public_key=new.public_key,
+            sign_count=new.sign_count,
+            label=b.label or f"Passkey {count + 1}",
+            aaguid=new.aaguid,
+            transports=new.transports,
+            backed_up=new.backed_up,
+            now=now,
+        )
+    )
+    return json(_passkey(row), 201, headers=NO_STORE)
+
+
+async def rename_passkey(request: Request) -> Response:
+    email = await _person(request)
+    b = await body(request, PasskeyRename)
+    passkey_id = request.path_params["passkey_id"]
+    row = await _auth(request).hub.writer.submit(
+        lambda db: staff_repo.rename_passkey(db, email=email, passkey_id=passkey_id, label=b.label)
+    )
+    if row is None:
+        raise NotFound("you have no such passkey")
+    return json(_passkey(row), headers=NO_STORE)
+
+
+async def remove_passkey(request: Request) -> Response:
+    email = await _person(request)
+    passkey_id = request.path_params["passkey_id"]
+    outcome = await _auth(request).hub.writer.submit(
+        lambda db: staff_repo.remove_passkey(db, email=email, passkey_id=passkey_id)
+    )
+    if outcome == "unknown":
+        raise NotFound("you have no such passkey")
+    if outcome == "last":
+        raise Conflict("this is your only passkey: add another before removing it")
+    return json({"id": passkey_id, "removed": True}, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- administrators
+
+
+async def list_staff(request: Request) -> Response:
+    await authenticate(request, ADMIN)
+    rows = await _auth(request).hub.actions.read(staff_repo.list_staff)
+    staff = [
+        {
+            "email": m.email,
+            "name": m.name,
+            "role": m.role,
+            "disabled_at": iso(m.disabled_at),
+            "passkeys": n,
+        }
+        for m, n in rows
+    ]
+    return json({"staff": staff}, headers=NO_STORE)
+
+
+async def disable_staff(request: Request) -> Response:
+    actor = await authenticate(request, ADMIN)
+    email = request.path_params["email"].lower()
+    if actor.email is not None and actor.email.lower() == email:
+        raise Conflict("you cannot disable yourself")
+    hub = _auth(request).hub
+    now = utcnow()
+    done = await hub.writer.submit(lambda db: staff_repo.disable_staff(db, email=email, now=now))
+    if done is None:
+        raise NotFound("no such staff member")
+    await hub.disconnect_staff(email)
+    log.warning(
+        "%s disabled %s: %d sessions ended, %d tokens revoked",
+        actor.email or actor.name,
+        email,
+        len(done.session_ids),
+        len(done.token_ids),
+    )
+    answer = {
+        "email": email,
+        "disabled": True,
+        "sessions_ended": len(done.session_ids),
+        "tokens_revoked": len(done.token_ids),
+    }
+    return json(answer, headers=NO_STORE)
+
+
+async def enable_staff(request: Request) -> Response:
+    await authenticate(request, ADMIN)
+    email = request.path_params["email"].lower()
+    found = await _auth(request).hub.writer.submit(lambda db: staff_repo.enable_staff(db, email=email))
+    if not found:
+        raise NotFound("no such staff member")
+    return json({"email": email, "disabled": False}, headers=NO_STORE)
+
+
+# ---------------------------------------------------------------- the table
+
+PUBLIC = None
+# (path, method, endpoint, who may, request body model, summary), as server.api.API: the OpenAPI
+# document is built from both tables.
+STAFF_API: list[tuple[str, str, Endpoint, frozenset[str] | None, type[BaseModel] | None, str]] = [
+    ("/api/login/begin", "POST", login_begin, PUBLIC, None, "Start a passkey sign-in: {challenge_id, publicKey}"),
+    (
+        "/api/login/finish",
+        "POST",
+        login_finish,
+        PUBLIC,
+        LoginFinish,
+        "Finish a passkey sign-in: sets the session cookie; answers {email, name, role, csrf_token}",
+    ),
+    ("/logout", "POST", logout, PUBLIC, None, "Sign out: ends the session and its sockets, clears the cookie"),
+    ("/api/me", "GET", me, STAFF, None, "Who is signed in: {email, name, role, csrf_token?}; 401 otherwise"),
+    (
+        "/api/invitations",
+        "POST",
+        create_invitation_route,
+        ADMIN,
+        InviteCreate,
+        "Invite a staff member: a one-time enrolment link (24 h), mailed or kept in the outbox",
+    ),
+    (
+        "/api/enrol/begin",
+        "POST",
+        enrol_begin,
+        PUBLIC,
+        EnrolBegin,
+        "Start enrolment from an invitation: registration options and who it is for",
+    ),
+    (
+        "/api/enrol/finish",
+        "POST",
+        enrol_finish,
+        PUBLIC,
+        EnrolFinish,
+        "Finish enrolment: stores the passkey, uses the invitation, signs in",
+    ),
+    ("/api/me/passkeys", "GET", my_passkeys, STAFF, None, "One's own passkeys"),
+    ("/api/me/passkeys/begin", "POST", add_passkey_begin, STAFF, None, "Start adding another passkey"),
+    ("/api/me/passkeys/finish", "POST", add_passkey_finish, STAFF, PasskeyFinish, "Finish adding another passkey"),
+    ("/api/me/passkeys/{passkey_id}", "PATCH", rename_passkey, STAFF, PasskeyRename, "Name one of one's passkeys"),
+    (
+        "/api/me/passkeys/{passkey_id}",
+        "DELETE",
+        remove_passkey,
+        STAFF,
+        None,
+        "Remove one of one's passkeys (not the last one)",
+    ),
+    ("/api/staff", "GET", list_staff, ADMIN, None, "Staff members, their roles and number of passkeys"),
+    (
+        "/api/staff/{email}/disable",
+        "POST",
+        disable_staff,
+        ADMIN,
+        None,
+        "Disable a staff member: their sessions, tokens and sockets end at once",
+    ),
+    ("/api/staff/{email}/enable", "POST", enable_staff, ADMIN, None, "Let a disabled staff member sign in again"),
+]
+
+# Answers other than 200 in the OpenAPI document.
+STAFF_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
+    ("POST", "/api/invitations"): ("201", "The invitation: {id, email, name, role, expires_at, link, mailed}"),
+    ("POST", "/api/enrol/finish"): ("201", "Signed in: {email, name, role, csrf_token}"),
+    ("POST", "/api/me/passkeys/finish"): ("201", "The new passkey"),
+}
+
+
+def routes() -> list[Route]:
+    """The staff pages and the staff API."""
+    pages = [
+        Route("/login", _page("login.html")),
+        Route("/enroll", _page("enroll.html")),
+        Route("/home", _page("home.html")),
+    ]
+    # Starlette goes on to the next route of the same path when the method differs.
+    return pages + [Route(path, endpoint, methods=[method]) for path, method, endpoint, *_ in STAFF_API]
