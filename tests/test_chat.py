@@ -287,7 +287,9 @@ async def test_history_bad_after_seq_is_invalid(klass: Class, after_seq: Any) ->
 @pytest.fixture
 async def roomy(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
     """A server whose per-connection event budget lets one client send hundreds of messages quickly."""
-    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2, events_per_second=1000, staff_events_per_second=1000, **backing)
+    srv, uv, task = await start_server(
+        tmp_path, ticker_seconds=0.2, events_per_second=1000, staff_events_per_second=1000, **backing
+    )
     try:
         yield srv
     finally:
