@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
@@ -531,8 +531,13 @@ async def answer_counts(db: DbSession, *, session_id: str) -> tuple[int, dict[st
 
 
 async def save_attendance(db: DbSession, *, session_id: str, rows: list[dict[str, Any]]) -> None:
-    for r in rows:
-        await db.merge(AttendanceRecord(session_id=session_id, participant_id=r["participant_id"], row=r))
+    """The sheet as saved at close, in one statement for the whole class."""
+    table = _table(AttendanceRecord)
+    await db.execute(delete(table).where(table.c.session_id == session_id))
+    if rows:
+        await db.execute(
+            insert(table), [{"session_id": session_id, "participant_id": r["participant_id"], "row": r} for r in rows]
+        )
 
 
 async def saved_attendance(db: DbSession, *, session_id: str) -> list[dict[str, Any]]:

@@ -95,6 +95,10 @@ class Actions:
             yield state
 
     async def ensure_loaded(self, session_id: str) -> SessionState:
+        """The session's live state, loading it (under its lock) only when it is not loaded yet."""
+        state = await self.store.session(session_id)
+        if state is not None:
+            return state
         async with self.session(session_id) as state:
             return state
 
@@ -319,7 +323,7 @@ class Actions:
         pid = actor.participant_id
         now = utcnow()
         async with self.session(session_id):
-            ping = await self.store.ping(session_id, p.ping_id)
+            ping = await self.store.ping(session_id, p.ping_id, with_answers=False)
             if ping is None:
                 if await self.read(repo.get_ping, session_id=session_id, ping_id=p.ping_id):
                     raise Conflict("the ping is closed")

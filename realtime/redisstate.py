@@ -202,11 +202,14 @@ class RedisLiveStore:
         raw = await self.redis.hvals(self._k(session_id, "pings"))
         return await self._with_answers(session_id, [decode(Ping, r) for r in raw])
 
-    async def ping(self, session_id: str, ping_id: str) -> Ping | None:
+    async def ping(self, session_id: str, ping_id: str, *, with_answers: bool = True) -> Ping | None:
+        """A ping; without its answers and who saw it when the caller needs only the ping (answering:
+        reading a class's answers for each answer would cost the square of the class)."""
         raw = await self.redis.hget(self._k(session_id, "pings"), ping_id)
         if raw is None:
             return None
-        return (await self._with_answers(session_id, [decode(Ping, raw)]))[0]
+        ping = decode(Ping, raw)
+        return (await self._with_answers(session_id, [ping]))[0] if with_answers else ping
 
     async def set_ping(self, session_id: str, ping: Ping) -> None:
         pipe = self.redis.pipeline(transaction=True)
