@@ -128,7 +128,8 @@ async def test_a_burst_of_connects_arrives_in_few_presence_events(klass: Class) 
         if any(c["connected"] and c["participant_id"] in ids for c in e["changes"])
     ]
     assert len(carrying) < len(ids)
-    assert {c["participant_id"] for e in carrying for c in e["changes"] if c["connected"]} == ids
+    # A batch may also carry the class's earlier connects (they can share its 100 ms window).
+    assert {c["participant_id"] for e in carrying for c in e["changes"] if c["connected"]} & ids == ids
     state = await klass.support.call("session:state", {})
     assert state["counts"]["connected"] == 23 and state["counts"]["expected"] == 23
 
