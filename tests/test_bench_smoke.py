@@ -117,7 +117,8 @@ def check_output(result: subprocess.CompletedProcess[str], out: Path, setup: str
     assert table.splitlines()[0].split() == ["metric", "peer", "(n=1)", "project", "(n=1)", "project/peer"]
     summary = (out / setup / "summary.md").read_text()
     assert summary.startswith(f"### {setup}: ") and f"N = {N}, 1 round(s)" in summary
-    assert "| chat copies lost | 0 | 0 |" in summary and "| errors | 0 | 0 |" in summary
+    for row in ("errors", "chat sends not acknowledged", "chat copies lost", "chat copies duplicated"):
+        assert f"| {row} | 0 | 0 |" in summary, row
     assert f"cpus: {len(os.sched_getaffinity(0))} (" in (out / "machine.txt").read_text()
     for side in ("peer", "project"):
         check_report(json.loads((out / setup / f"{side}-1.json").read_text()), side)
