@@ -9,13 +9,14 @@ go and awaits the commit before answering: nothing is acknowledged that a crash 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from limits import RateLimitItemPerSecond
+from limits import RateLimitItemPerDay, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from persistence import repo
 from persistence.writer import Batched, Writer
 from realtime import attendance, helpdesk, lifecycle, payloads, pings, sheet
-from realtime.errors import Conflict, NotFound, RateLimited
+from realtime.errors import Conflict, Invalid, NotFound, RateLimited
 from realtime.identity import new_id
 from realtime.livestate import LiveStore
 from realtime.model import (
@@ -42,10 +43,23 @@ from realtime.model import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger("companion.attendance")
 
 # A participant may send 5 chat messages in 5 seconds (contract).
 CHAT_RATE = RateLimitItemPerSecond(5, 5)
+# Wrong check-in codes a participant may give (all their tabs and sockets, every process: counted in
+# the live store), in any 5 minutes and in any day. Each guess hits with odds of at most 2 in 10,000
+# (the code shown and the one before it both count), so at most 10 guesses a day give one guesser
+# odds of at most 0.2% over a whole class, 0.4% over the longest (a day, plus 30 minutes of early
+# check-in); unlimited, 3,000 guesses found it in 40 s. Someone who mistypes gets 5 tries, 5 more
+# after a pause, and then the instructor's mark. Past either, even the right code is refused.
+CHECKIN_WRONG_CODES = (RateLimitItemPerMinute(5, 5), RateLimitItemPerDay(10, 1))
+# One warning per participant in 5 minutes, however often they are refused.
+CHECKIN_WARNING = RateLimitItemPerMinute(1, 5)
 CHAT_HISTORY_PAGE = 500
+# Delays add up: a week in all is far past any real late start, and keeps the expected start (and
+# the delay_minutes INTEGER column) in range however many times someone delays.
+MAX_TOTAL_DELAY_MINUTES = 7 * 24 * 60
 
 
 class Actions:
@@ -134,6 +148,8 @@ class Actions:
     async def delay(self, session_id: str, p: payloads.Delay) -> SessionState:
         async with self.session(session_id) as s:
             delayed, events = lifecycle.delay(s, p.minutes, p.reason or None)
+            if delayed.delay_minutes > MAX_TOTAL_DELAY_MINUTES:
+                raise Invalid(f"minutes: a session may be delayed by at most {MAX_TOTAL_DELAY_MINUTES} minutes in all")
             await self.store.set_session(delayed)
             pending = await self._write(session_id, lambda db: repo.save_session(db, state=delayed), events)
         await pending
@@ -214,7 +230,14 @@ class Actions:
             member = await self.store.member(session_id, actor.participant_id)
             if member is None:
                 raise NotFound("you are not on this session's roster")
-            checked = attendance.checkin(s, member, p.code, now)
+            # Only a code that would be looked at is counted (and only then is the store asked).
+            guarded = s.checkin_secret is not None and member.checked_in_at is None and p.code is not None
+            locked_until = await self._checkin_locked_until(session_id, member.id) if guarded else None
+            try:
+                checked = attendance.checkin(s, member, p.code, now, locked_until=locked_until)
+            except attendance.WrongCode:
+                await self._wrong_code(s, member)
+                raise
             if checked is member:
                 pending = None
             else:
@@ -224,6 +247,33 @@ class Actions:
         if pending is not None:
             self._presence_changed(session_id, checked.id)
         return checked
+
+    async def _checkin_locked_until(self, session_id: str, participant_id: str) -> datetime | None:
+        """When this participant may give a code again, if they have used up their wrong codes."""
+        keys = ("checkin", session_id, participant_id)
+        until: datetime | None = None
+        for item in CHECKIN_WRONG_CODES:
+            if not await self._limiter.test(item, *keys):
+                stats = await self._limiter.get_window_stats(item, *keys)
+                at = datetime.fromtimestamp(stats.reset_time, UTC)
+                until = at if until is None else max(until, at)
+        return until
+
+    async def _wrong_code(self, session: SessionState, member: Member) -> None:
+        """Count a wrong code; the one that uses up an allowance is logged (once in 5 minutes)."""
+        keys = ("checkin", session.id, member.id)
+        for item in CHECKIN_WRONG_CODES:
+            await self._limiter.hit(item, *keys)
+        if await self._checkin_locked_until(session.id, member.id) is None:
+            return
+        if await self._limiter.hit(CHECKIN_WARNING, "checkin-warned", session.id, member.id):
+            log.warning(
+                "check-in: participant %s (%s) of session %s gave too many wrong codes; "
+                "their codes are refused for now",
+                member.id,
+                member.name,
+                session.id,
+            )
 
     async def mark(self, session_id: str, p: payloads.Mark) -> None:
         now = utcnow()

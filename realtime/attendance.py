@@ -8,7 +8,7 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from realtime.errors import Conflict, Invalid
+from realtime.errors import Conflict, Invalid, RateLimited
 from realtime.lifecycle import checkin_opens_at, require_open
 from realtime.model import AttendanceStatus, Member, SessionState, iso
 
@@ -17,6 +17,10 @@ from realtime.model import AttendanceStatus, Member, SessionState, iso
 # for the participant who was typing it as it rotated.
 CODE_PERIOD_S = 60
 CODE_DIGITS = 4
+
+
+class WrongCode(Invalid):
+    """A code was given and it is not the one shown: counted against the participant's allowance."""
 
 
 def new_code_secret() -> str:
@@ -40,8 +44,14 @@ def code_accepts(secret: str, code: str, now: datetime) -> bool:
     return any(hmac.compare_digest(code, c) for c in candidates)
 
 
-def checkin(session: SessionState, member: Member, code: str | None, now: datetime) -> Member:
-    """Check a participant in; a second check-in keeps the first time and status."""
+def checkin(
+    session: SessionState, member: Member, code: str | None, now: datetime, *, locked_until: datetime | None = None
+) -> Member:
+    """Check a participant in; a second check-in keeps the first time and status.
+
+    `locked_until`: this participant has used up their wrong codes until then, so no code of theirs
+    is looked at, the right one included (or guessing would simply go on until it hits).
+    """
     require_open(session)
     if member.checked_in_at is not None:
         return member
@@ -51,8 +61,14 @@ def checkin(session: SessionState, member: Member, code: str | None, now: dateti
     if session.checkin_secret is not None:
         if code is None:
             raise Invalid("code: this session asks for the check-in code shown by the instructor")
+        if locked_until is not None and locked_until > now:
+            raise RateLimited(
+                f"too many wrong check-in codes: try again after {iso(locked_until)}, "
+                "or ask the instructor to mark you",
+                retry_at=iso(locked_until),
+            )
         if not code_accepts(session.checkin_secret, code.strip(), now):
-            raise Invalid("code: wrong check-in code")
+            raise WrongCode("code: wrong check-in code")
     late_after = timedelta(minutes=session.late_after_minutes)
     late = session.started_at is not None and now > session.started_at + late_after
     return replace(member, checked_in_at=now, checkin_status="late" if late else "present")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from realtime import csvsafe
 from realtime.model import Member, SessionState, iso
 
 COLUMNS = (
@@ -80,10 +79,5 @@ def rows(
 
 
 def csv_text(sheet: list[dict[str, Any]]) -> str:
-    """RFC 4180 CSV with a header row."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    for r in sheet:
-        writer.writerow({k: ("" if r.get(k) is None else r[k]) for k in COLUMNS})
-    return buf.getvalue()
+    """The sheet as CSV with a header row, safe to open in a spreadsheet (realtime/csvsafe.py)."""
+    return csvsafe.table(COLUMNS, sheet)

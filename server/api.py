@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,6 +13,7 @@ from starlette.routing import Route
 from persistence import repo
 from realtime import identity, payloads
 from realtime.attendance import new_code_secret
+from realtime.bounds import is_id
 from realtime.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from realtime.hub import Hub
 from realtime.identity import new_id, participant_token
@@ -68,9 +68,18 @@ async def body(request: Request, model: type[M]) -> M:
         raise Invalid(payloads.describe(e)) from None
 
 
+def path_id(request: Request, name: str) -> str:
+    """An identifier from the path; one the server could never have made names nothing (and never
+    reaches the database: PostgreSQL refuses a NUL in text)."""
+    value: str = request.path_params[name]
+    if not is_id(value):
+        raise NotFound(f"no such {name.removesuffix('_id')}")
+    return value
+
+
 async def session_for(request: Request, actor: Actor) -> SessionState:
     """The session in the path, if this actor may act in it."""
-    state = await _hub(request).actions.ensure_loaded(request.path_params["session_id"])
+    state = await _hub(request).actions.ensure_loaded(path_id(request, "session_id"))
     if not actor.may_act_in(state):
         raise Forbidden("you may not act in this session")
     return state
@@ -93,7 +102,7 @@ async def create_token(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     await authenticate(request, ADMIN)
     hub = _hub(request)
-    token_id = request.path_params["token_id"]
+    token_id = path_id(request, "token_id")
     found = await hub.writer.submit(lambda db: repo.revoke_token(db, token_id=token_id, now=utcnow()))
     if not found:
         raise NotFound("no such token")
@@ -107,7 +116,7 @@ async def revoke_token(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     await authenticate(request, ADMIN)
     b = await body(request, schemas.SessionCreate)
-    starts_at = datetime.fromisoformat(b.starts_at.replace("z", "Z").replace("Z", "+00:00")).astimezone(UTC)
+    starts_at = schemas.utc(b.starts_at)
     state = SessionState(
         id=new_id(),
         topic=b.topic,
