@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 from datetime import timedelta
 from typing import Any
@@ -17,7 +19,10 @@ from persistence import repo
 from persistence.db import create_engine, migrate, sessionmaker
 from realtime import identity
 from realtime.model import SessionState, utcnow
-from server.settings import Settings, SettingsError
+from server.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, local_url, remember_served_url
+
+# uvicorn's default: connections that arrive while the workers start wait here rather than being refused.
+BACKLOG = 2048
 
 DEMO_PEOPLE = [
     ("Ada Lovelace", "ada@example.org"),
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument("--workers", type=int, default=1, help="processes on one port (needs COMPANION_REDIS_URL)")
 
     tokens = sub.add_parser("token", help="API tokens for automation")
@@ -61,23 +66,37 @@ def main(argv: list[str] | None = None) -> int:
         "demo", help="seed a demo session starting in a few minutes, print its links, serve"
     )
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--minutes", type=int, default=3, help="minutes until the demo session starts")
     demo.add_argument("--seed-only", action="store_true", help="print the links without starting the server")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serving = args.command == "serve" or (args.command == "demo" and not args.seed_only)
+    listener: socket.socket | None = None
+    port: int | None = None
+    if serving:
+        # Take the port before anything else: a port in use is said at once and plainly, and the
+        # public URL carries the port really listened on (--port 0 picks a free one).
+        try:
+            listener = listen(args.host, args.port)
+        except OSError as e:
+            print(f"companion: {listen_problem(args.host, args.port, e)}", file=sys.stderr)
+            return 1
+        port = int(listener.getsockname()[1])
+    elif args.command == "demo":
+        port = args.port
     try:
-        settings = Settings.from_env(
-            host=getattr(args, "host", "127.0.0.1"), port=getattr(args, "port", 8000)
-        )
+        # The public URL names the host as a browser should (localhost for 127.0.0.1): passkeys need a name.
+        settings = Settings.from_env(host=browser_host(getattr(args, "host", "127.0.0.1")), port=port)
     except SettingsError as e:
         print(f"companion: {e}", file=sys.stderr)
         return 2
     if args.command == "serve":
+        assert listener is not None and port is not None
         if args.workers > 1:
-            return run_workers(settings, args.host, args.port, args.workers)
-        return run_server(settings, args.host, args.port)
+            return run_workers(settings, listener, args.host, port, args.workers)
+        return run_server(settings, listener, args.host, port)
     if args.command == "token" and args.token_command == "create":
         _, token = asyncio.run(_create_token(settings, args.role, args.name, args.email))
         print(token)
@@ -96,10 +115,66 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     links = asyncio.run(_seed_demo(settings, args.minutes))
     print(links, flush=True)
-    return 0 if args.seed_only else run_server(settings, args.host, args.port)
+    if listener is None or port is None:
+        return 0
+    return run_server(settings, listener, args.host, port)
 
 
-def run_server(settings: Settings, host: str, port: int) -> int:
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (port 0: any free port); OSError when that cannot be."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # A restart must not wait for the previous process's connections to leave TIME_WAIT.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+        sock.set_inheritable(True)  # worker processes serve on it too
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listen_problem(host: str, port: int, error: OSError) -> str:
+    """What to tell a person whose server cannot listen."""
+    where = f"{host}:{port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: the port is already in use (another server?). "
+            "Stop that one, or choose another port: --port N (make run PORT=N)."
+        )
+    return f"cannot listen on {where}: {error.strerror or error}"
+
+
+def announce(settings: Settings, host: str, port: int, processes: int = 1) -> None:
+    """Say where the server is, once it listens; remember it for `companion staff invite`."""
+    remember_served_url(settings)
+    local = local_url(host, port)
+    extra = [f"{processes} processes"] if processes > 1 else []
+    if settings.public_url != local:
+        extra.append(f"public URL {settings.public_url}")
+    suffix = f"  ({', '.join(extra)})" if extra else ""
+    print(f"Companion serving on {local}{suffix}", flush=True)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, announcing itself once it accepts connections (after the app started)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Any) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+
+def run_server(settings: Settings, listener: socket.socket, host: str, port: int) -> int:
+    """Serve in this process on the listening socket until SIGTERM/SIGINT."""
     from server.app import create_app
 
     config = uvicorn.Config(
@@ -116,19 +191,22 @@ def run_server(settings: Settings, host: str, port: int) -> int:
         ws_per_message_deflate=False,
         proxy_headers=True,
         timeout_graceful_shutdown=5,
+        backlog=BACKLOG,
     )
-    print(f"Companion serving on http://{host}:{port}  (public URL {settings.public_url})", flush=True)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT (sessions are committed, sockets closed) and
     # then raises the signal again for the handler that was there before it: make that an exit 0,
     # since a stop that was asked for and went well is a clean exit.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)
-    uvicorn.Server(config).run()
-    return 0
+    server = _Server(config, lambda: announce(settings, host, port))
+    server.run(sockets=[listener])
+    # uvicorn leaves with SystemExit(3) when the app fails to start; anything else that ends it
+    # before it listened is a failure too.
+    return 0 if server.started else 3
 
 
-def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
-    """N processes on one port; they share live state and fan-out through Redis."""
+def run_workers(settings: Settings, listener: socket.socket, host: str, port: int, workers: int) -> int:
+    """N processes on one listening socket; they share live state and fan-out through Redis."""
     if settings.redis_url is None:
         print("companion: --workers above 1 needs COMPANION_REDIS_URL (live state shared between processes)",
               file=sys.stderr)
@@ -136,14 +214,18 @@ def run_workers(settings: Settings, host: str, port: int, workers: int) -> int:
     # Every worker reads its settings again: give them the same public URL and key as this process.
     os.environ.setdefault("COMPANION_PUBLIC_URL", settings.public_url)
     os.environ.setdefault("COMPANION_SECRET_KEY", settings.secret_key)
-    print(f"Companion serving on http://{host}:{port} with {workers} processes", flush=True)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _exit_cleanly)
-    uvicorn.run(
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "server.app:app_from_env", factory=True, host=host, port=port, workers=workers, lifespan="on",
         log_level="warning", access_log=False, ws_per_message_deflate=False, proxy_headers=True,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, backlog=BACKLOG,
     )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
+    # The socket already listens: a connection made now waits in its backlog for the first worker.
+    announce(settings, host, port, processes=workers)
+    Multiprocess(config, sockets=[listener]).run()
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -12,6 +13,10 @@ from pathlib import Path
 # links (derived from the key) stay valid across restarts of a laptop install.
 _SECRET_FILE = "secret_key"
 _MIN_SECRET_LENGTH = 32
+# `companion serve` writes the URL it serves on into this file of the data directory once it listens,
+# so that commands run beside it (`companion staff invite`) print links with the port it really uses.
+_SERVED_URL_FILE = "served_url"
+DEFAULT_PORT = 8000
 
 
 class SettingsError(ValueError):
@@ -60,9 +65,13 @@ class Settings:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", port: int = 8000
+        cls, env: Mapping[str, str] | None = None, *, host: str = "127.0.0.1", port: int | None = None
     ) -> Settings:
-        """Read COMPANION_* variables; fill the embedded defaults; refuse insecure production setups."""
+        """Read COMPANION_* variables; fill the embedded defaults; refuse insecure production setups.
+
+        `port` is the one this process serves on; a command that does not serve passes none and gets
+        the public URL of the last `companion serve` on the same data directory.
+        """
         env = os.environ if env is None else env
         data_dir = Path(env.get("COMPANION_DATA_DIR", "var"))
         environment = env.get("COMPANION_ENV", "development")
@@ -78,7 +87,11 @@ class Settings:
             secret_key = _development_secret(data_dir)
         if len(secret_key) < _MIN_SECRET_LENGTH and environment != "development":
             raise SettingsError(f"COMPANION_SECRET_KEY must be at least {_MIN_SECRET_LENGTH} characters")
-        public_url = (env.get("COMPANION_PUBLIC_URL") or f"http://{_url_host(host)}:{port}").rstrip("/")
+        public_url = (
+            env.get("COMPANION_PUBLIC_URL")
+            or (f"http://{_url_host(host)}:{port}" if port is not None else served_url(data_dir))
+            or f"http://{_url_host(host)}:{DEFAULT_PORT}"
+        ).rstrip("/")
         if not public_url.startswith(("http://", "https://")):
             raise SettingsError("COMPANION_PUBLIC_URL must be an http(s) origin")
         smtp_url = env.get("COMPANION_SMTP_URL") or None
@@ -102,10 +115,46 @@ class Settings:
         )
 
 
+def browser_host(host: str) -> str:
+    """The name to give browsers for a server listening on `host`: localhost for the loopback and every interface.
+
+    Browsers offer passkeys (WebAuthn) to a host name only, never to an IP address, and count
+    http://localhost as a secure context: announced as localhost, a laptop install can sign staff in.
+    """
+    if host in ("", "0.0.0.0", "::", "localhost"):
+        return "localhost"
+    try:
+        return "localhost" if ipaddress.ip_address(host).is_loopback else host
+    except ValueError:
+        return host  # a host name
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL to open for a server listening on host:port, when no public URL is configured."""
+    return f"http://{_url_host(browser_host(host))}:{port}"
+
+
 def _url_host(host: str) -> str:
     if host in ("0.0.0.0", "::", ""):
         return "localhost"
     return f"[{host}]" if ":" in host else host
+
+
+def served_url(data_dir: Path) -> str | None:
+    """The public URL that the last `companion serve` on this data directory listened on, if any."""
+    try:
+        return (data_dir / _SERVED_URL_FILE).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def remember_served_url(settings: Settings) -> None:
+    """Record the public URL of a server that now listens (see served_url)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / _SERVED_URL_FILE
+    tmp = path.with_name(f".{_SERVED_URL_FILE}.{os.getpid()}")
+    tmp.write_text(settings.public_url + "\n")
+    tmp.replace(path)  # atomic: a command reading it never sees half a URL
 
 
 def _development_secret(data_dir: Path) -> str:
