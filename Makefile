@@ -1,19 +1,30 @@
 # Two commands for a fresh machine: `make run` and `make test`.
+#
+# Both install exactly what requirements.lock pins (every version and its hashes: what the suite was
+# run with), then this checkout itself, editable and without dependencies. The ranges stay in
+# pyproject.toml; `make lock` pins them again after a change there (`make lock UPGRADE=1` also takes
+# newer releases within the ranges).
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: run test bench lint services clean screenshots
+.PHONY: run test bench lint audit lock services clean screenshots
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	# The build backend is the setuptools the lock pins, not one fetched for the build.
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# `python -m server.cli` rather than the `companion` script: it runs this checkout's code even when
+# VENV names an environment installed from another checkout of the same lock.
 run: $(STAMP)
-	$(BIN)/companion serve
+	$(BIN)/python -m server.cli serve --host $(HOST) --port $(PORT)
 
 services:
 	bash scripts/services.sh
@@ -21,9 +32,18 @@ services:
 test: $(STAMP) services
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP) audit
 	$(BIN)/ruff check server realtime persistence tests
 	$(BIN)/mypy
+
+# Known vulnerabilities of the pinned releases (PyPI's advisory data); fails when one has any.
+audit: $(STAMP)
+	$(BIN)/pip-audit --disable-pip --progress-spinner off -r $(LOCK)
+
+lock: $(STAMP)
+	CUSTOM_COMPILE_COMMAND='make lock' $(BIN)/pip-compile --quiet --extra test --generate-hashes \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  $(if $(UPGRADE),--upgrade) --output-file $(LOCK) pyproject.toml
 
 bench: $(STAMP) services
 	bash bench/run.sh
