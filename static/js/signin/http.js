@@ -56,8 +56,20 @@ export async function whoAmI() {
   }
 }
 
-/** Where to go after signing in: ?next= when it is a path on this site, else the staff home. */
-export function nextPath(search = window.location.search) {
+/**
+ * Where to go after signing in: ?next= when it names a page of this site, else the staff home.
+ * The URL parser decides, not a prefix test: it drops tabs and newlines and reads a backslash as a
+ * slash, so `/%09/evil.example` or `/\\evil.example` would otherwise lead to another site.
+ */
+export function nextPath(search = window.location.search, origin = window.location.origin) {
   const next = new URLSearchParams(search).get('next') || '';
-  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/home';
+  if (!next.startsWith('/')) return '/home';
+  let url;
+  try {
+    url = new URL(next, origin);
+  } catch (err) {
+    console.warn('companion: ?next= is not a URL', err);
+    return '/home';
+  }
+  return url.origin === origin ? url.pathname + url.search + url.hash : '/home';
 }

@@ -28,12 +28,27 @@ export function passkeysSupported() {
   return typeof window.PublicKeyCredential === 'function' && !!navigator.credentials;
 }
 
+/**
+ * Passkeys belong to the host name of the server's public URL (the relying party id). On any other
+ * address (127.0.0.1 where the server says localhost, say) the browser refuses with a vague
+ * SecurityError: say instead where to go.
+ */
+function checkAddress(rpId) {
+  const here = window.location.hostname;
+  if (!rpId || here === rpId || here.endsWith(`.${rpId}`)) return;
+  const port = window.location.port ? `:${window.location.port}` : '';
+  const there = `${window.location.protocol}//${rpId}${port}${window.location.pathname}`;
+  throw new Error(`Passkeys of this server work at ${rpId}, not at ${window.location.host}: open ${there} instead `
+    + '(for an invitation, open its link again with that address).');
+}
+
 function descriptors(list) {
   return (list || []).map((d) => ({ ...d, id: fromBase64url(d.id) }));
 }
 
 /** Create a passkey with the server's registration options; answers the JSON the server verifies. */
 export async function createPasskey(publicKey) {
+  checkAddress(publicKey.rp && publicKey.rp.id);
   const options = {
     ...publicKey,
     challenge: fromBase64url(publicKey.challenge),
@@ -58,6 +73,7 @@ export async function createPasskey(publicKey) {
 
 /** Sign in with a passkey the authenticator picks (discoverable); answers the JSON the server verifies. */
 export async function usePasskey(publicKey) {
+  checkAddress(publicKey.rpId);
   const options = {
     ...publicKey,
     challenge: fromBase64url(publicKey.challenge),
