@@ -14,10 +14,10 @@ PORT ?= 8000
 
 .PHONY: run test bench lint audit lock services clean screenshots
 
+# The checkout is built by the setuptools the lock pins (--no-build-isolation), not one fetched for it.
 $(STAMP): $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
-	# The build backend is the setuptools the lock pins, not one fetched for the build.
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
