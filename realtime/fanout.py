@@ -4,6 +4,8 @@ Two changes to python-socketio's managers, both small:
 - A broadcast is encoded once and handed to each recipient's socket in turn. The stock manager
   starts one task per recipient and waits for them all: for a class of 2,000 that is 2,000 tasks
   per chat message, where handing the packet over never waits (the socket queues it).
+- Closing every socket of a room (a revoked token, a disabled person) reaches every process: the
+  stock managers only disconnect one socket by its id, and rooms exist only inside each process.
 - Between processes, every event is delivered from the Redis channel, the sender's own process
   included. The stock Redis manager delivers to its own clients at once and publishes for the
   others; two processes that emit one after the other (under a session's lock) could then be seen
@@ -36,6 +38,20 @@ async def deliver(
             continue
         for p in eio_pkts:
             await manager.server._send_eio_packet(eio_sid, p)
+
+
+async def disconnect_room(server: socketio.AsyncServer, room: str, namespace: str = "/") -> None:
+    """Disconnect every socket in room, in this process at once and in the others through Redis."""
+    await _disconnect_local(server, room, namespace)
+    manager = server.manager
+    if isinstance(manager, OrderedRedisManager):
+        message = {"method": "close_room", "disconnect": True, "room": room, "namespace": namespace}
+        await manager._publish({**message, "host_id": manager.host_id})
+
+
+async def _disconnect_local(server: socketio.AsyncServer, room: str, namespace: str) -> None:
+    for sid, _ in list(server.manager.get_participants(namespace, room)):
+        await server.disconnect(sid, namespace, ignore_queue=True)
 
 
 class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
@@ -105,3 +121,11 @@ class OrderedRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             message.get("room"),
             message.get("skip_sid"),
         )
+
+    async def _handle_close_room(self, message: dict[str, Any]) -> None:
+        # disconnect_room's message from another process rides on close_room, which every
+        # listener already dispatches; a plain close_room keeps its meaning.
+        if message.get("disconnect"):
+            await _disconnect_local(self.server, message.get("room") or "", message.get("namespace") or "/")
+            return
+        await super()._handle_close_room(message)

@@ -31,7 +31,7 @@ from persistence.writer import Writer
 from realtime import attendance, fastjson, lifecycle, payloads, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
 from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
-from realtime.fanout import LocalManager, OrderedRedisManager
+from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
 from realtime.identity import parse_participant_token, participant_actor, resolve
 from realtime.livestate import LiveStore
 from realtime.model import (
@@ -48,6 +48,8 @@ from realtime.model import (
     room_staff,
     utcnow,
 )
+from realtime.sioserver import LogThrottle, SocketServer
+from realtime.transport import SWEEP_S
 from server.settings import Settings
 
 log = logging.getLogger("companion.hub")
@@ -68,6 +70,8 @@ LOOP_BACKOFF_CAP_S = 30.0
 # Stopping cancels the loops again this often, this many times at most (see _cancel).
 CANCEL_RETRY_S = 0.5
 CANCEL_ATTEMPTS = 20
+# A session whose tick fails is logged at most this often (it is retried every tick meanwhile).
+TICK_FAILURE_LOG_S = 60.0
 
 PROCESS_ID = secrets.token_hex(8)
 
@@ -79,6 +83,16 @@ class Conn:
 
 
 Handler = Callable[[Conn, Any], Awaitable[dict[str, Any]]]
+
+
+def room_token(token_id: str) -> str:
+    """Every socket opened with one token (a participant's, an API token, a staff web session)."""
+    return f"token:{token_id}"
+
+
+def room_person(email: str) -> str:
+    """Every socket of one staff member, whatever signed them in."""
+    return f"staff:{email.lower()}"
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,8 +110,15 @@ class Hub:
         self.store = store
         self._db = sessionmaker
         clustered = settings.redis_url is not None
-        self.sio = socketio.AsyncServer(
+        self.sio = SocketServer(
+            public_url=settings.public_url,
+            # A client that has taken no packet for as long as the heartbeat lets a silent client
+            # live is as good as gone: it is closed, reconnects and resyncs.
+            max_behind_s=settings.ping_interval_s + settings.ping_timeout_s,
+            charge=self._charge,
             async_mode="asgi",
+            # Engine.IO lets every origin through to the connect handler, which refuses other sites
+            # with a message saying why; CORS headers name only the public URL (realtime.transport).
             cors_allowed_origins="*",
             json=fastjson,
             ping_interval=settings.ping_interval_s,
@@ -134,6 +155,8 @@ class Hub:
         self._results_dirty: dict[str, set[str]] = {}
         self._codes_shown: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._backing_off: set[str] = set()  # loops that failed and wait to restart
+        self._tick_failures = LogThrottle(log, TICK_FAILURE_LOG_S)
         self._stopping = False
         # Set by the app: the staff member behind a handshake's Cookie header (their web session),
         # None when it carries no session cookie.
@@ -159,6 +182,7 @@ class Hub:
             asyncio.create_task(self._loop("emitter", self._emit_forever), name="companion-emitter"),
             asyncio.create_task(self._loop("batcher", self._batch_forever), name="companion-batcher"),
             asyncio.create_task(self._loop("ticker", self._tick_forever), name="companion-ticker"),
+            asyncio.create_task(self._loop("sweeper", self._sweep_forever), name="companion-sweeper"),
         ]
 
     async def stop(self) -> None:
@@ -166,16 +190,16 @@ class Hub:
         for task in self._tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("background loop %s had died: %r", task.get_name(), task.exception())
-        ticker, batcher, emitter = self._tasks
-        await _cancel(ticker, batcher)
+        ticker, batcher, emitter, sweeper = self._tasks
+        await _cancel(ticker, batcher, sweeper)
         # One write ends every socket of this process; closing them then writes nothing more.
         self._stopping = True
         await self.writer.submit(
             lambda db: repo.end_stale_connections(db, alive_before=utcnow(), process_id=PROCESS_ID)
         )
         await self.writer.stop()
-        for conn_sid in list(self._conns):
-            await self.sio.disconnect(conn_sid)
+        for conn_sid, _ in list(self.sio.manager.get_participants("/", None)):
+            await self.sio.disconnect(conn_sid, ignore_queue=True)
         await self._flush_batches()
         while not self._emits.empty():
             await self._send(self._emits.get_nowait())
@@ -212,6 +236,10 @@ class Hub:
             failing.append("redis")
         if self.writer.dead:
             failing.append("writer")
+        for task in self._tasks:
+            name = task.get_name().removeprefix("companion-")
+            if task.done() or name in self._backing_off:
+                failing.append(name)
         return failing
 
     async def _loop(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
@@ -225,7 +253,11 @@ class Hub:
                 raise
             except Exception:
                 log.exception("%s loop failed; restarting in %.1fs", name, delay)
-                await asyncio.sleep(delay)
+                self._backing_off.add(name)  # /healthz answers 503 until it runs again
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._backing_off.discard(name)
                 delay = min(delay * 2, LOOP_BACKOFF_CAP_S)
 
     # ------------------------------------------------------------ sending
@@ -304,7 +336,11 @@ class Hub:
                 try:
                     await self._tick_session(s, now, autoclose=autoclose)
                 except (AppError, SQLAlchemyError, RedisError, OSError) as e:
-                    log.warning("ticker: session %s: %s", s.id, e)
+                    self._tick_failures.warning(s.id, "ticker: session %s: %s", s.id, e)
+                except Exception:
+                    # One session that cannot be ticked (a start in year 9999 overflows its end)
+                    # must not stop the others: logged, and tried again at the next tick.
+                    self._tick_failures.warning(s.id, "ticker: session %s failed", s.id, exc_info=True)
             if autoclose:
                 last_autoclose = now
             if (now - last_refresh).total_seconds() >= REFRESH_S:
@@ -313,6 +349,11 @@ class Hub:
             if (now - last_keepalive).total_seconds() >= KEEPALIVE_SECONDS:
                 last_keepalive = now
                 await self._keep_alive(now)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            await self.sio.engine.sweep()
 
     async def _keep_alive(self, now: datetime) -> None:
         """This process's sockets are open; in a cluster, those of processes that died end."""
@@ -383,9 +424,13 @@ class Hub:
             raise socketio.exceptions.ConnectionRefusedError("the service is unavailable; try again") from None
         self._conns[sid] = conn
         actor, session_id = conn.actor, conn.session_id
-        rooms = [room_all(session_id)]
+        # Sockets are closed through these rooms, which the server keeps itself (revocation,
+        # disabling, logout): nothing a client sends takes a socket out of them but leaving.
+        rooms = [room_all(session_id), room_token(actor.token_id)]
         if actor.is_staff:
             rooms.append(room_staff(session_id))
+            if actor.email:
+                rooms.append(room_person(actor.email))
         if actor.participant_id is not None:
             rooms += [room_participants(session_id), room_participant(actor.participant_id)]
         for room in rooms:
@@ -451,16 +496,18 @@ class Hub:
             log.warning("disconnect of %s not recorded: %s", sid, e)
 
     async def disconnect_token(self, token_id: str) -> None:
-        """A revoked token's sockets are closed at once."""
-        for sid, conn in list(self._conns.items()):
-            if conn.actor.token_id == token_id:
-                await self.sio.disconnect(sid)
+        """A revoked token's sockets are closed at once, in every process."""
+        await disconnect_room(self.sio, room_token(token_id))
 
     async def disconnect_staff(self, email: str) -> None:
-        """A disabled staff member's sockets are closed at once, whatever signed them in."""
-        for sid, conn in list(self._conns.items()):
-            if conn.actor.is_staff and (conn.actor.email or "").lower() == email.lower():
-                await self.sio.disconnect(sid)
+        """A disabled staff member's sockets are closed at once, whatever signed them in, in every process."""
+        await disconnect_room(self.sio, room_person(email))
+
+    async def _charge(self, sid: str) -> bool:
+        """Spend one event of a socket's budget (staff get a roomier one); False when it is spent."""
+        conn = self._conns.get(sid)
+        rate = self._staff_event_rate if conn is not None and conn.actor.is_staff else self._event_rate
+        return bool(await self._limiter.hit(rate, "events", sid))
 
     # ------------------------------------------------------------ events
 
@@ -470,8 +517,8 @@ class Hub:
                 conn = self._conns.get(sid)
                 if conn is None:
                     raise Unavailable("not connected")
-                rate = self._staff_event_rate if conn.actor.is_staff else self._event_rate
-                if not await self._limiter.hit(rate, "events", sid):
+                if not await self._charge(sid):
+                    rate = self._staff_event_rate if conn.actor.is_staff else self._event_rate
                     raise RateLimited(f"more than {rate.amount} events a second")
                 if spec.roles is not None and conn.actor.role not in spec.roles:
                     raise Forbidden(f"a {conn.actor.role} may not send {name}")
