@@ -2,13 +2,16 @@
 
 Enrol from the link `companion staff invite` prints, land on the staff page, sign out, sign in
 again, and be refused once an administrator has disabled you. The public URL uses `localhost`:
-WebAuthn needs a secure context, and http://localhost is one.
+WebAuthn needs a secure context and a host name, and http://localhost is both. The first test runs
+`companion serve` as `make run` does and enrols on the address it prints.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -23,6 +26,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from server.app import create_app
 from server.cli import _create_token
 from server.settings import Settings
+from tests.browser import axe_violations
 from tests.support import Server, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -118,6 +122,155 @@ async def printed_invitation(site: Server, email: str, role: str, name: str) -> 
 
 async def text_of(page: Page, selector: str) -> str:
     return (await page.locator(selector).text_content()) or ""
+
+
+class Served:
+    """`companion serve` in its own process, as `make run` starts it, on the embedded default."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")},
+            "COMPANION_DATA_DIR": str(data_dir),  # the database and key under it, as in ./var
+        }
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> str:
+        """Start it; answers the URL it printed once it listens."""
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", "serve", "--port", str(self.port),
+            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 60)).decode()
+        found = re.fullmatch(r"Companion serving on (\S+)\n", line)
+        assert found, line
+        return found.group(1)
+
+    async def cli(self, *args: str) -> str:
+        """Run another `companion` command beside it (same data directory); answers its last line."""
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "server.cli", *args, env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        return out.decode().strip().splitlines()[-1]
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            await asyncio.wait_for(self.proc.wait(), 20)
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    srv = Served(tmp_path / "var")
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+SHOTS = Path(os.environ.get("COMPANION_SIGNIN_SCREENSHOTS", ""))
+WIDTHS = {"phone": {"width": 360, "height": 740}, "laptop": {"width": 1280, "height": 800}}
+
+
+async def test_enrol_on_the_address_companion_serve_prints(
+    served: Served, browser: Browser, tmp_path: Path
+) -> None:
+    """`companion serve` prints http://localhost:PORT; the invitation printed beside it names that port,
+    and a passkey made there signs in. The pages pass axe-core at 360 and 1280 px."""
+    url = await served.start()
+    assert url == f"http://localhost:{served.port}"
+    link = await served.cli("staff", "invite", "--email", "ada@example.org", "--role", "admin", "--name", "Ada")
+    assert link.startswith(f"{url}/enroll#token="), link  # the port really served, with no configuration
+
+    # The root page leads staff to sign-in.
+    context, page = await with_authenticator(browser)
+    await page.goto(url + "/")
+    await page.click("text=Staff sign-in")
+    await page.wait_for_url(f"{url}/login")
+
+    await page.goto(link)
+    await page.locator("#enrol-form").wait_for(state="visible")
+    await page.fill("#label", "Virtual laptop")
+    await page.click("#create")
+    await page.wait_for_url(f"{url}/home")
+    await page.locator("#whoami").filter(has_text="ada@example.org").wait_for()
+    await page.click("#signout")
+    await page.wait_for_url(f"{url}/login")
+    await page.click("#signin")
+    await page.wait_for_url(f"{url}/home")
+    await page.locator("#staff tr").first.wait_for()
+
+    # How the staff pages look and read, on a phone and a laptop (COMPANION_SIGNIN_SCREENSHOTS=DIR keeps them).
+    folder = SHOTS if SHOTS.parts else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=folder / "home-1280.png", full_page=True)
+    await context.close()
+    spare = await served.cli("staff", "invite", "--email", "bo@example.org", "--role", "support", "--name", "Bo")
+    for name, viewport in WIDTHS.items():
+        view = await browser.new_context(viewport=viewport, bypass_csp=True)  # bypass: to inject axe-core
+        tab = await view.new_page()
+        await tab.goto(f"{url}/login")
+        await tab.locator("#signin").wait_for()
+        assert await axe_violations(tab) == [], f"login at {name} width"
+        await tab.screenshot(path=folder / f"login-{viewport['width']}.png", full_page=True)
+        await tab.goto(spare)
+        await tab.locator("#enrol-form").wait_for(state="visible")
+        assert await axe_violations(tab) == [], f"enroll at {name} width"
+        await tab.screenshot(path=folder / f"enroll-{viewport['width']}.png", full_page=True)
+        await view.close()
+
+
+async def test_a_passkey_asked_for_on_the_ip_address_says_which_address_works(
+    served: Served, browser: Browser
+) -> None:
+    """On http://127.0.0.1:PORT (not the printed address) the page says to open localhost, not a vague error."""
+    url = await served.start()
+    link = await served.cli("staff", "invite", "--email", "iris@example.org", "--role", "instructor")
+    context, page = await with_authenticator(browser)
+    await page.goto(link.replace("://localhost:", "://127.0.0.1:"))
+    await page.locator("#enrol-form").wait_for(state="visible")
+    await page.click("#create")
+    await page.locator("#problem").wait_for(state="visible")
+    problem = await text_of(page, "#problem")
+    assert f"work at localhost, not at 127.0.0.1:{served.port}" in problem, problem
+    assert f"open {url}/enroll" in problem, problem
+    await context.close()
+
+
+# Where the sign-in page would go after signing in, asked of the page's own module.
+NEXT_PATH = "import('/static/js/signin/http.js').then((m) => m.nextPath())"
+
+
+@pytest.mark.parametrize(
+    "next_",
+    ["/%09/evil.example", "/%0A/evil.example", "/%0D/evil.example", "/%5Cevil.example", "/%5C%5Cevil.example",
+     "//evil.example", "/%2F/evil.example", "https://evil.example/home", "javascript:alert(1)"],
+)
+async def test_next_never_leads_off_site(site: Server, browser: Browser, next_: str) -> None:
+    """?next= with a tab, newline, carriage return or backslash after the slash still goes to the staff home."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{site.settings.public_url}/login?next={next_}")
+    target = await page.evaluate(NEXT_PATH)
+    assert target == "/home"
+    # What sign-in would then open stays on this site.
+    resolved = await page.evaluate("(path) => new URL(path, location.origin).origin", target)
+    assert resolved == site.settings.public_url
+    await context.close()
+
+
+async def test_next_keeps_a_page_of_this_site(site: Server, browser: Browser) -> None:
+    """A path of this site, with its query and fragment, is kept."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{site.settings.public_url}/login?next=%2Fdashboard%2Fabc%3Fview%3Dx%23chat")
+    assert await page.evaluate(NEXT_PATH) == "/dashboard/abc?view=x#chat"
+    await context.close()
 
 
 async def test_enrol_sign_out_sign_in_and_be_refused_once_disabled(site: Server, browser: Browser) -> None:
