@@ -24,11 +24,11 @@ from engineio.async_drivers import asgi as asgi_driver
 log = logging.getLogger("companion.transport")
 
 # A socket whose send queue holds this many packets, or this many characters of them, is closed.
-# A healthy client drains its queue as fast as events come (the kernel's buffers absorb a slow
-# link before anything waits here); the benchmark's class sends one packet a second per message
-# rate, so 2,000 packets is minutes of a busy class, far more than a browser ever lags by, and
-# 8 MiB bounds what one stalled socket can hold whatever the packets' sizes (a staff snapshot of
-# a large roster is a few hundred KB).
+# A healthy client drains its queue as fast as events come: the kernel's buffers (megabytes on a
+# fast link) absorb a slow moment before anything waits here. The benchmark's class sends each
+# client about 10 chat messages a second, so 2,000 packets is minutes of a busy class, far more
+# than a browser ever lags by; 8 MiB bounds what one stalled socket holds whatever the packets'
+# sizes (a staff snapshot of a large roster is a few hundred KB).
 SEND_QUEUE_PACKETS = 2_000
 SEND_QUEUE_CHARS = 8 * 1024 * 1024
 # Closed sockets are looked for this often, so a socket that stalls while nothing more is sent to
