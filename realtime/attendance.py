@@ -41,7 +41,9 @@ def code_expires_at(t: datetime) -> datetime:
 
 def code_accepts(secret: str, code: str, now: datetime) -> bool:
     candidates = (code_at(secret, now), code_at(secret, now - timedelta(seconds=CODE_PERIOD_S)))
-    return any(hmac.compare_digest(code, c) for c in candidates)
+    # Bytes: compare_digest refuses str with non-ASCII characters, and a code is whatever was typed.
+    given = code.encode()
+    return any(hmac.compare_digest(given, c.encode()) for c in candidates)
 
 
 def checkin(

@@ -30,6 +30,7 @@ from persistence import repo
 from persistence.writer import Writer
 from realtime import attendance, fastjson, lifecycle, payloads, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
+from realtime.bounds import is_id
 from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
 from realtime.identity import parse_participant_token, participant_actor, resolve
@@ -464,6 +465,8 @@ class Hub:
         else:
             if not requested:
                 raise Invalid("missing session: staff connect with auth {token, session}")
+            if not is_id(requested):
+                raise NotFound("unknown session")  # no session has such an id; the database is not asked
             session_id = requested
         assert session_id is not None
         try:

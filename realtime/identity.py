@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime
@@ -17,6 +18,9 @@ from realtime.model import Actor, Member
 
 STAFF_PREFIX = "cmp"
 PARTICIPANT_PREFIX = "cpt"
+# Every token the server makes is hex and URL-safe base64 joined by "_" and ".": anything else is
+# refused before it is compared or looked up (PostgreSQL refuses a NUL; compare_digest non-ASCII).
+_TOKEN = re.compile(r"^[A-Za-z0-9_.-]{1,300}$")
 
 
 def new_id() -> str:
@@ -47,6 +51,8 @@ def parse_participant_token(token: str, key: str) -> tuple[str, str] | None:
     ident, _, mac = rest.partition("_")
     if prefix != PARTICIPANT_PREFIX:
         return None
+    if _TOKEN.match(token) is None:
+        raise Unauthorized("unknown token")
     session_id, _, participant_id = ident.partition(".")
     if not (session_id and participant_id and mac) or not hmac.compare_digest(mac, _participant_mac(key, ident)):
         raise Unauthorized("unknown token")
@@ -76,6 +82,8 @@ async def create_staff_token(
 
 async def resolve(db: DbSession, *, token: str, key: str) -> Actor:
     """The actor behind a token, or Unauthorized saying why."""
+    if _TOKEN.match(token) is None:
+        raise Unauthorized("unknown token")
     participant = parse_participant_token(token, key)
     if participant is not None:
         found = await repo.get_member(db, participant_id=participant[1])

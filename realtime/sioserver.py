@@ -33,6 +33,9 @@ log = logging.getLogger("companion.socket")
 RESERVED_EVENTS = frozenset(
     {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 )
+# python-socketio's name for its catch-all handler: an event of that name would call it directly,
+# with the sid where the event name belongs.
+CATCH_ALL = "*"
 # Malformed packets a socket may send before it is closed: a buggy client learns from the
 # warnings, a fuzzer or a flood is cut off after a handful.
 MALFORMED_LIMIT = 5
@@ -105,6 +108,10 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         return eio
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if eio_sid not in self.environ:
+            # A frame that was already read when its socket was closed (for a binary frame, say):
+            # the socket is gone, and there is nobody to answer.
+            return
         if not isinstance(data, str):
             await self._refuse(eio_sid, "binary frame")
             return
@@ -140,7 +147,7 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
             await self._malformed(eio_sid, "event before connecting", None)
         elif not isinstance(data, list) or not data or not isinstance(data[0], str):
             await self._malformed(eio_sid, "event without a string name", None, namespace=namespace, ack_id=pkt.id)
-        elif data[0] in RESERVED_EVENTS:
+        elif data[0] in RESERVED_EVENTS or data[0] == CATCH_ALL:
             self.warnings.warning("reserved", "socket %s sent the reserved event %r", sid, data[0])
             error: AppError = Invalid(f"{data[0]} is a reserved name, not an event")
             if not await self.charge(sid):
@@ -165,6 +172,8 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _malformed_frame(self, eio_sid: str, what: str) -> bool:
         """Log (throttled), charge and count one malformed frame; False once the socket is closed for it."""
+        if eio_sid not in self.environ:
+            return False  # already gone: counting it would only keep a key for a socket that left
         strikes = self._strikes[eio_sid] = self._strikes.get(eio_sid, 0) + 1
         self.warnings.warning("malformed", "socket %s sent a malformed packet: %s", eio_sid, what)
         await self.charge(self.manager.sid_from_eio_sid(eio_sid, "/") or eio_sid)

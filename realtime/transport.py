@@ -104,6 +104,11 @@ class GuardedWebSocket(asgi_driver.WebSocket):  # type: ignore[misc]
     async def wait(self) -> Any:
         while True:
             data = await super().wait()
+            socket = self.server.sockets.get(self.sid) if self.sid is not None else None
+            if self.sid is not None and (socket is None or socket.closed):
+                # Engine.IO reads on after a socket is closed (a client's CLOSE packet, a drop):
+                # what such a client sends next has nobody to go to, so the connection ends here.
+                return None
             if not isinstance(data, str) or data[:1] in CLIENT_FRAME_TYPES:
                 return data  # binary frames are refused a layer up, by the Socket.IO server
             # Engine.IO would raise out of its reading loop, leaving the socket half closed.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api import API
-from server.staff import STAFF_ANSWERS, STAFF_API
+from server.staff import RATE_LIMITED, STAFF_ANSWERS, STAFF_API
 
 ERROR = {
     "type": "object",
@@ -86,6 +86,11 @@ def document() -> dict[str, Any]:
         ):
             op["responses"][code] = {
                 "description": why,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        if endpoint in RATE_LIMITED:
+            op["responses"]["429"] = {
+                "description": "Too many sign-in attempts from this address; try again in a minute",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         if model is not None:  # bodies are read up to server.api.MAX_BODY_BYTES

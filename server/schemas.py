@@ -47,6 +47,11 @@ def _rfc3339(value: str) -> str:
     return value
 
 
+def is_email(value: str) -> bool:
+    """Whether a value could be an email address the server keeps (at most 320 characters)."""
+    return len(value) <= 320 and _EMAIL.match(value) is not None
+
+
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
         raise ValueError("an email address")

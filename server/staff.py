@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from persistence import repo, staff_repo
 from persistence.models import Passkey, StaffInvitation
+from realtime.bounds import ONE_LINE, is_id
 from realtime.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from realtime.hub import Hub
 from realtime.model import Actor, iso, utcnow
@@ -34,7 +35,7 @@ from server.api import ADMIN, STAFF, Endpoint, authenticate, body
 from server.jsonresponse import json
 from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
-from server.schemas import Body, Email, Name
+from server.schemas import Body, Email, Name, is_email
 from server.settings import Settings
 from server.websession import WebSession, WebSessions, socket_token_id
 
@@ -46,8 +47,10 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 INVITATION_PREFIX = "inv"
 NO_STORE = {"cache-control": "no-store"}
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=ONE_LINE)]
+# Challenge ids and invitation tokens are hex and URL-safe base64, made here: nothing else names one
+# (and a NUL would reach PostgreSQL, which refuses it).
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 # ---------------------------------------------------------------- request bodies
@@ -220,6 +223,21 @@ async def _person(request: Request) -> str:
 
 
 # ---------------------------------------------------------------- pages
+
+
+def _path_passkey(request: Request) -> str:
+    value: str = request.path_params["passkey_id"]
+    if not is_id(value):
+        raise NotFound("no such passkey")
+    return value
+
+
+def _path_email(request: Request) -> str:
+    """An email from the path, lower-cased; one no staff member could have names nobody."""
+    value: str = request.path_params["email"]
+    if not is_email(value):
+        raise NotFound("no such staff member")
+    return value.lower()
 
 
 def _page(name: str) -> Endpoint:
@@ -426,7 +444,7 @@ async def add_passkey_finish(request: Request) -> Response:
 async def rename_passkey(request: Request) -> Response:
     email = await _person(request)
     b = await body(request, PasskeyRename)
-    passkey_id = request.path_params["passkey_id"]
+    passkey_id = _path_passkey(request)
     row = await _auth(request).hub.writer.submit(
         lambda db: staff_repo.rename_passkey(db, email=email, passkey_id=passkey_id, label=b.label)
     )
@@ -437,7 +455,7 @@ async def rename_passkey(request: Request) -> Response:
 
 async def remove_passkey(request: Request) -> Response:
     email = await _person(request)
-    passkey_id = request.path_params["passkey_id"]
+    passkey_id = _path_passkey(request)
     outcome = await _auth(request).hub.writer.submit(
         lambda db: staff_repo.remove_passkey(db, email=email, passkey_id=passkey_id)
     )
@@ -469,7 +487,7 @@ async def list_staff(request: Request) -> Response:
 
 async def disable_staff(request: Request) -> Response:
     actor = await authenticate(request, ADMIN)
-    email = request.path_params["email"].lower()
+    email = _path_email(request)
     if actor.email is not None and actor.email.lower() == email:
         raise Conflict("you cannot disable yourself")
     hub = _auth(request).hub
@@ -496,7 +514,7 @@ async def disable_staff(request: Request) -> Response:
 
 async def enable_staff(request: Request) -> Response:
     await authenticate(request, ADMIN)
-    email = request.path_params["email"].lower()
+    email = _path_email(request)
     found = await _auth(request).hub.writer.submit(lambda db: staff_repo.enable_staff(db, email=email))
     if not found:
         raise NotFound("no such staff member")
@@ -567,6 +585,9 @@ STAFF_API: list[tuple[str, str, Endpoint, frozenset[str] | None, type[BaseModel]
     ),
     ("/api/staff/{email}/enable", "POST", enable_staff, ADMIN, None, "Let a disabled staff member sign in again"),
 ]
+
+# The routes that spend a sign-in attempt (StaffAuth.limit): they may answer 429.
+RATE_LIMITED = frozenset({login_begin, login_finish, enrol_begin, enrol_finish, add_passkey_begin, add_passkey_finish})
 
 # Answers other than 200 in the OpenAPI document.
 STAFF_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {

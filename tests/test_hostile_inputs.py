@@ -172,6 +172,15 @@ async def test_wrong_checkin_codes_are_limited_per_participant_not_per_socket(
     assert {r["participant_id"]: r["status"] for r in sheet}[people[0]["id"]] == "absent"
 
 
+@pytest.mark.parametrize("code", ["\u202e123", "١٢٣٤", "\u00e9"])
+async def test_a_code_of_other_characters_is_wrong_not_an_error(server: Server, code: str) -> None:
+    """compare_digest refuses str with non-ASCII characters: such a code answered `unavailable`."""
+    s = await server.session(checkin_code=True)
+    person = (await server.participants(s["id"], 1))[0]
+    tab = await server.connect(person["token"])
+    await ack_refused(tab, "attendance:checkin", {"code": code}, "invalid", "code")
+
+
 async def test_a_missing_code_and_a_session_without_codes_are_not_counted(server: Server) -> None:
     """Only a code that is looked at counts: asking without a code, or checking in where no code is
     asked, never locks anyone out."""
@@ -290,6 +299,25 @@ async def test_a_participant_name_with_nul_is_invalid(server: Server) -> None:
     body = {"participants": [{"name": "Ok Person", "email": "ok@example.org"}, {"name": "A\u0000", "email": "a@x.org"}]}
     refused(await server.api("POST", f"/api/sessions/{s['id']}/participants", body), 400, "invalid", "name")
     assert (await server.api("GET", f"/api/sessions/{s['id']}/attendance")).json()["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/login/finish", {"challenge_id": "a\u0000b", "credential": {}}),
+        ("/api/enrol/begin", {"token": "inv_\u0000"}),
+        ("/api/enrol/finish", {"token": "inv_x_y", "challenge_id": "\u0000", "credential": {}}),
+    ],
+)
+async def test_sign_in_bodies_with_nul_are_invalid(server: Server, path: str, body: Any) -> None:
+    """A NUL in a challenge id or invitation token reached PostgreSQL: 503 there; 400 on both now."""
+    refused(await server.http.post(path, json=body), 400, "invalid")
+
+
+@pytest.mark.parametrize("email", ["a%00b@x.org", "%0A@x.org", "x" * 400 + "@x.org"])
+async def test_a_staff_email_in_the_path_that_nobody_has_is_not_found(server: Server, email: str) -> None:
+    for action in ("disable", "enable"):
+        refused(await server.api("POST", f"/api/staff/{email}/{action}"), 404, "not_found")
 
 
 @pytest.mark.parametrize("session_id", ["%00", "a%00b", "x" * 300, "..%2F..%2Fetc"])

@@ -254,6 +254,41 @@ async def test_unknown_events_still_answer_not_found(server: Server, raw: Callab
     assert ack["ok"] is False and ack["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("frame", ['428["*",{}]', '428["*"]'])
+async def test_the_catch_all_name_is_not_an_event(
+    server: Server, raw: Callable[..., Any], caplog: pytest.LogCaptureFixture, frame: str
+) -> None:
+    """python-socketio calls its catch-all handler directly for an event named `*` (with the sid
+    where the name belongs): it is refused like a reserved name, and nothing is logged at ERROR."""
+    session = await server.session()
+    s = await raw()
+    sid = await s.connect({"token": server.admin_token, "session": session["id"]})
+    await s.send(frame)
+    ack = await s.ack(8)
+    assert ack["ok"] is False and ack["error"]["code"] == "invalid", ack
+    assert sid not in ack["error"]["message"]
+    assert errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [{"token": "cmp_ab\u0000cd_secret"}, {"token": "cpt_a.b_\u00e9\u00e9"}, {"session": "s\u0000"}],
+    ids=["nul-in-staff-token", "non-ascii-participant-mac", "nul-in-session"],
+)
+async def test_a_handshake_with_characters_no_token_has_is_refused_plainly(
+    server: Server, raw: Callable[..., Any], caplog: pytest.LogCaptureFixture, auth: dict[str, str]
+) -> None:
+    """A NUL reached PostgreSQL (logged as 'database unavailable'), a non-ASCII mac raised in
+    compare_digest: both are an unknown token or session, refused with that reason."""
+    session = await server.session()
+    s = await raw()
+    await s.send("40" + json.dumps({"token": server.admin_token, "session": session["id"], **auth}))
+    answer = await s.wait_for(lambda f: f.startswith(("40", "44")))
+    assert answer.startswith("44"), answer
+    assert "unknown" in json.loads(answer[2:])["message"], answer
+    assert errors_logged(caplog) == []
+
+
 # ---------------------------------------------------------------- binary and malformed packets
 
 
