@@ -233,7 +233,42 @@ class Bridge:
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
-    return await asyncio.to_thread(fn)
+    """Runs a blocking fuzz loop beside the server's event loop, each with a random module of its own."""
+    with thread_local_random():
+        return await asyncio.to_thread(fn)
+
+
+@contextlib.contextmanager
+def thread_local_random() -> Iterator[None]:
+    """Gives each thread its own state behind the `random` module's functions, for the duration.
+
+    Hypothesis seeds `random` for each example, and schemathesis draws from it inside strategies.
+    The server beside it draws from the same module (uvicorn's WebSocket ping payloads, SQLAlchemy's
+    savepoint names), so in one process the examples would not replay as drawn: hypothesis reports
+    them as flaky, or warns about `random` in strategies. Per-thread state keeps both honest.
+    """
+    import random
+
+    local = threading.local()
+    shared = random._inst  # type: ignore[attr-defined]
+
+    def instance() -> random.Random:
+        r: random.Random | None = getattr(local, "r", None)
+        if r is None:
+            r = local.r = random.Random()
+            r.setstate(shared.getstate())
+        return r
+
+    names = [n for n in dir(shared) if not n.startswith("_") and callable(getattr(random, n, None))
+             and getattr(getattr(random, n), "__self__", None) is shared]
+    saved = {n: getattr(random, n) for n in names}
+    for n in names:
+        setattr(random, n, lambda *a, _n=n, **k: getattr(instance(), _n)(*a, **k))
+    try:
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(random, n, f)
 
 
 # ------------------------------------------------------------ JSON strategies
