@@ -3,7 +3,7 @@
 # ../shared/bench, on the same scenario, in one run, for
 #   embedded  one process on the embedded default (SQLite file in a temp dir)
 #   cluster   two processes (`serve --workers 2`) with Redis and PostgreSQL
-# and prints, per setup, compare.sh's full table and a summary of the figures and targets.
+# and prints, per setup, compare.sh's full table and a summary of the figures we track and their targets.
 #
 #   bash bench/run.sh [-- extra classroom.mjs options, e.g. --chat-seconds 5]
 #
