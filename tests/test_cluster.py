@@ -206,6 +206,30 @@ async def test_chat_from_two_processes_gets_one_gapless_order(cluster: Cluster) 
         assert [m["seq"] for m in client.of("chat")] == list(range(1, 33))
 
 
+async def test_a_revoked_token_closes_its_sockets_on_every_process(cluster: Cluster) -> None:
+    """Revoking on A closes the token's sockets on A and on B at once, not at their next connect;
+    another staff member's socket on B stays and goes on receiving."""
+    a, b = cluster.nodes
+    sid, people = await cluster.klass(1)
+    async with cluster.http(a) as http:
+        body = {"role": "support", "name": "Sam", "email": "sam@example.org"}
+        made = (await http.post("/api/tokens", json=body)).json()
+    on_a = await cluster.connect(a, made["token"], sid)
+    on_b = await cluster.connect(b, made["token"], sid)
+    other = await cluster.connect(b, cluster.admin, sid)
+    async with cluster.http(a) as http:
+        assert (await http.delete(f"/api/tokens/{made['id']}")).status_code in (200, 204)
+    for client in (on_a, on_b):
+        for _ in range(100):
+            if not client.sio.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not client.sio.connected, "a revoked token's socket stayed open"
+    p0 = await cluster.connect(a, people[0]["token"])
+    assert (await p0.call("attendance:checkin", {}))["ok"] is True
+    await other.wait_for("presence", lambda e: any(c["status"] == "present" for c in e["changes"]), timeout=3)
+
+
 async def test_a_killed_process_loses_nothing_and_its_people_move_on(cluster: Cluster) -> None:
     """kill -9 of A: acknowledged state survives, A's participants reconnect to B, and A's sockets expire."""
     a, b = cluster.nodes
