@@ -33,7 +33,7 @@ test: $(STAMP) services
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) audit
-	$(BIN)/ruff check server realtime persistence tests
+	$(BIN)/ruff check core persistence realtime server tests bench
 	$(BIN)/mypy
 
 # Known vulnerabilities of the pinned releases (PyPI's advisory data); fails when one has any.

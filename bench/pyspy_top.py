@@ -18,14 +18,16 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 # Frames every stack passes through (process start, the server's and the event loop's run): not news.
 ROOTS = (
     "<module> ", "spawn_main ", "_main (multiprocessing", "BaseProcess.", "Process.target ", "subprocess_started ",
-    "Server.run ", "Server.serve ", "Server._serve ", "asyncio_run ", "Runner.run ", "run (asyncio", "run_server ", "main (",
+    "Server.run ", "Server.serve ", "Server._serve ", "asyncio_run ", "Runner.run ", "run (asyncio", "run_server ",
+    "main (",
 )
 PACKAGES = [
     ("engineio", "python-engineio"), ("socketio", "python-socketio"), ("uvicorn", "uvicorn"),
     ("websockets", "websockets"), ("wsproto", "wsproto"), ("httptools", "httptools"), ("starlette", "starlette"),
     ("sqlalchemy", "SQLAlchemy"), ("aiosqlite", "aiosqlite"), ("asyncpg", "asyncpg"), ("redis", "redis-py"),
     ("pydantic", "pydantic"), ("asyncio", "asyncio"), ("json", "json"), ("logging", "logging"),
-    ("/realtime/", "companion realtime/"), ("/persistence/", "companion persistence/"), ("/server/", "companion server/"),
+    ("/core/", "companion core/"), ("/realtime/", "companion realtime/"), ("/persistence/", "companion persistence/"),
+    ("/server/", "companion server/"),
 ]
 
 

@@ -8,9 +8,9 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from realtime.errors import Conflict, Invalid, RateLimited
-from realtime.lifecycle import checkin_opens_at, require_open
-from realtime.model import AttendanceStatus, Member, SessionState, iso
+from core.errors import Conflict, Invalid, RateLimited
+from core.lifecycle import checkin_opens_at, require_open
+from core.model import AttendanceStatus, Member, SessionState, iso
 
 # The code on the instructor's screen share changes every minute, so a code passed on to
 # someone who is not in the class stops working quickly. The one just replaced still counts,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from realtime.errors import Conflict
-from realtime.model import Emit, Ticket, room_participant
+from core.errors import Conflict
+from core.model import Emit, Ticket, room_participant
 
 
 def open_ticket(

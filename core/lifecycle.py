@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from realtime.errors import Conflict
-from realtime.model import Emit, SessionState, room_all
+from core.errors import Conflict
+from core.model import Emit, SessionState, room_all
 
 # Check-in opens this long before the expected start (contract).
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from realtime.bounds import ID_PATTERN, INT32_MAX, JSON_SAFE_INT, MULTI_LINE, ONE_LINE, PATTERN_WORDS
-from realtime.errors import Invalid
+from core.bounds import ID_PATTERN, INT32_MAX, JSON_SAFE_INT, MULTI_LINE, ONE_LINE, PATTERN_WORDS
+from core.errors import Invalid
 
 CHAT_MAX_CHARS = 2000
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]

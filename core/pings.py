@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from realtime.errors import Conflict, Invalid
-from realtime.lifecycle import require_open
-from realtime.model import Ping, PingKind, SessionState, iso
+from core.errors import Conflict, Invalid
+from core.lifecycle import require_open
+from core.model import Ping, PingKind, SessionState, iso
 
 DEFAULT_SECONDS = 60
 MAX_TEXT_ANSWER = 2000

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from realtime import csvsafe
-from realtime.model import Member, SessionState, iso
+from core import csvsafe
+from core.model import Member, SessionState, iso
 
 COLUMNS = (
     "participant_id",
@@ -79,5 +79,5 @@ def rows(
 
 
 def csv_text(sheet: list[dict[str, Any]]) -> str:
-    """The sheet as CSV with a header row, safe to open in a spreadsheet (realtime/csvsafe.py)."""
+    """The sheet as CSV with a header row, safe to open in a spreadsheet (core/csvsafe.py)."""
     return csvsafe.table(COLUMNS, sheet)

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
+from core.errors import Unauthorized
+from core.model import Actor, Member
 from persistence import repo
-from realtime.errors import Unauthorized
-from realtime.model import Actor, Member
 
 STAFF_PREFIX = "cmp"
 PARTICIPANT_PREFIX = "cpt"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
+from core.errors import Conflict
+from core.model import ChatMessage, Member, Ping, SessionState, Ticket
+from persistence.live.base import Snapshot
 from persistence.models import (
     ApiToken,
     AttendanceRecord,
@@ -27,8 +29,6 @@ from persistence.models import (
     StaffMember,
 )
 from persistence.writer import Batched
-from realtime.errors import Conflict
-from realtime.model import ChatMessage, Member, Ping, SessionState, Ticket
 
 
 async def ping_database(db: DbSession) -> None:
@@ -257,18 +257,6 @@ def _save_member(dialect: str) -> Any:
 
 
 # ---------------------------------------------------------------- the live snapshot
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """All a process needs to serve a session live, read from the database."""
-
-    session: SessionState
-    members: list[Member]
-    open_pings: list[Ping]
-    tickets: list[Ticket]
-    chat_index: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
-    last_seq: int = 0
 
 
 async def load_snapshot(db: DbSession, *, session_id: str) -> Snapshot | None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from realtime.errors import AppError, Unavailable
+from core.errors import AppError, Unavailable
 
 log = logging.getLogger("companion.writer")
 

@@ -21,13 +21,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from persistence import repo
-from persistence.writer import Batched, Writer
-from realtime import attendance, helpdesk, lifecycle, payloads, pings, sheet
-from realtime.errors import Conflict, Invalid, NotFound, RateLimited
-from realtime.identity import new_id
-from realtime.livestate import LiveStore
-from realtime.model import (
+from core import attendance, helpdesk, lifecycle, payloads, pings, sheet
+from core.errors import Conflict, Invalid, NotFound, RateLimited
+from core.model import (
     Actor,
     ChatMessage,
     Emit,
@@ -41,6 +37,10 @@ from realtime.model import (
     room_staff,
     utcnow,
 )
+from persistence import repo
+from persistence.identity import new_id
+from persistence.live.base import LiveStore
+from persistence.writer import Batched, Writer
 
 T = TypeVar("T")
 log = logging.getLogger("companion.attendance")

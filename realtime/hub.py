@@ -26,16 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from persistence import repo
-from persistence.writer import Writer
-from realtime import attendance, fastjson, lifecycle, payloads, views
-from realtime.actions import CHAT_HISTORY_PAGE, Actions
-from realtime.bounds import is_id
-from realtime.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
-from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
-from realtime.identity import parse_participant_token, participant_actor, resolve
-from realtime.livestate import LiveStore
-from realtime.model import (
+from core import attendance, lifecycle, payloads
+from core.bounds import is_id
+from core.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+from core.model import (
     CONDUCT_ROLES,
     PARTICIPANT_ONLY,
     STAFF_ROLES,
@@ -49,9 +43,16 @@ from realtime.model import (
     room_staff,
     utcnow,
 )
+from core.settings import Settings
+from persistence import repo
+from persistence.identity import parse_participant_token, participant_actor, resolve
+from persistence.live.base import LiveStore
+from persistence.writer import Writer
+from realtime import fastjson, views
+from realtime.actions import CHAT_HISTORY_PAGE, Actions
+from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
 from realtime.sioserver import LogThrottle, SocketServer
 from realtime.transport import SWEEP_S
-from server.settings import Settings
 
 log = logging.getLogger("companion.hub")
 

@@ -23,7 +23,7 @@ from typing import Any
 import socketio
 from socketio import packet
 
-from realtime.errors import AppError, Invalid, RateLimited
+from core.errors import AppError, Invalid, RateLimited
 from realtime.transport import EngineServer
 
 log = logging.getLogger("companion.socket")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtime import attendance, helpdesk, pings
-from realtime.livestate import LiveStore
-from realtime.model import Actor, Member, SessionState, iso, utcnow
+from core import attendance, helpdesk, pings
+from core.model import Actor, Member, SessionState, iso, utcnow
+from persistence.live.base import LiveStore
 
 
 def counts(members: list[Member], connected: set[str]) -> dict[str, int]:

@@ -10,15 +10,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from persistence import repo
-from realtime import identity, payloads
-from realtime.attendance import new_code_secret
-from realtime.bounds import is_id
-from realtime.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from core import payloads
+from core.attendance import new_code_secret
+from core.bounds import is_id
+from core.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from core.model import Actor, SessionState, utcnow
+from core.sheet import csv_text
+from persistence import identity, repo
+from persistence.identity import new_id, participant_token
 from realtime.hub import Hub
-from realtime.identity import new_id, participant_token
-from realtime.model import Actor, SessionState, utcnow
-from realtime.sheet import csv_text
 from server import schemas
 from server.jsonresponse import json
 from server.websession import WebSessions

@@ -15,13 +15,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.errors import AppError, Unavailable
+from core.settings import Settings
 from persistence.db import create_engine, migrate, sessionmaker
-from realtime.errors import AppError, Unavailable
+from persistence.live import create_live_store
 from realtime.hub import Hub
-from realtime.livestate import create_live_store
 from server import api, openapi, pages, staff
 from server.jsonresponse import json
-from server.settings import Settings
 
 log = logging.getLogger("companion")
 

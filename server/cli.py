@@ -15,11 +15,10 @@ from typing import Any
 
 import uvicorn
 
-from persistence import repo
+from core.model import SessionState, utcnow
+from core.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, local_url, remember_served_url
+from persistence import identity, repo
 from persistence.db import create_engine, migrate, sessionmaker
-from realtime import identity
-from realtime.model import SessionState, utcnow
-from server.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, local_url, remember_served_url
 
 # uvicorn's default: connections that arrive while the workers start wait here rather than being refused.
 BACKLOG = 2048

@@ -14,10 +14,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from core.model import utcnow
+from core.settings import Settings
 from persistence import staff_repo
 from persistence.writer import Writer
-from realtime.model import utcnow
-from server.settings import Settings
 
 log = logging.getLogger("companion.mail")
 

@@ -43,11 +43,11 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from core.errors import AppError, Conflict, Invalid, Unauthorized
+from core.model import utcnow
 from persistence import staff_repo
 from persistence.models import Passkey, StaffMember, WebAuthnChallenge
 from persistence.writer import Writer
-from realtime.errors import AppError, Conflict, Invalid, Unauthorized
-from realtime.model import utcnow
 
 log = logging.getLogger("companion.passkeys")
 

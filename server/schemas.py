@@ -1,6 +1,6 @@
 """HTTP request bodies, validated strictly from the JSON text ("60" is not a number of minutes).
 
-Every string, list, number and nesting level is bounded here (see realtime/bounds.py), so that
+Every string, list, number and nesting level is bounded here (see core/bounds.py), so that
 nothing the database, the live store or the JSON encoder would refuse is ever committed.
 """
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from realtime.bounds import JSON_SAFE_INT, MULTI_LINE, ONE_LINE
+from core.bounds import JSON_SAFE_INT, MULTI_LINE, ONE_LINE
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")

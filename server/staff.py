@@ -25,18 +25,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from core.bounds import ONE_LINE, is_id
+from core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
+from core.model import Actor, iso, utcnow
+from core.settings import Settings
 from persistence import repo, staff_repo
 from persistence.models import Passkey, StaffInvitation
-from realtime.bounds import ONE_LINE, is_id
-from realtime.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from realtime.hub import Hub
-from realtime.model import Actor, iso, utcnow
 from server.api import ADMIN, STAFF, Endpoint, authenticate, body
 from server.jsonresponse import json
 from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
 from server.schemas import Body, Email, Name, is_email
-from server.settings import Settings
 from server.websession import WebSession, WebSessions, socket_token_id
 
 log = logging.getLogger("companion.staff")

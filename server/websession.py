@@ -23,12 +23,12 @@ from typing import Any, cast
 from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 
+from core.errors import Forbidden, Unauthorized
+from core.model import Actor, Role, utcnow
+from core.settings import Settings
 from persistence import staff_repo
 from persistence.writer import Writer
-from realtime.errors import Forbidden, Unauthorized
-from realtime.model import Actor, Role, utcnow
 from server.passkeys import RelyingParty
-from server.settings import Settings
 
 log = logging.getLogger("companion.websession")
 

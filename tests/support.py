@@ -15,9 +15,9 @@ import httpx
 import socketio
 import uvicorn
 
+from core.settings import Settings
 from server.app import create_app
 from server.cli import _create_token
-from server.settings import Settings
 
 
 def free_port() -> int:

@@ -23,9 +23,9 @@ import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from core.settings import Settings
 from server.app import create_app
 from server.cli import _create_token
-from server.settings import Settings
 from tests.browser import axe_violations
 from tests.support import Server, free_port
 

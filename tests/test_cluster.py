@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from core.settings import Settings
 from server.cli import _create_token
-from server.settings import Settings
 from tests.services import Postgres, RedisServer
 from tests.support import Client, free_port, iso_in
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.settings import Settings
 from server.cli import _create_token
-from server.settings import Settings
 from tests.services import Postgres, RedisServer
 from tests.support import Client, free_port
 from tests.test_cluster import Cluster, Node

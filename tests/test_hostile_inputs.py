@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from realtime import csvsafe
-from realtime.attendance import CODE_PERIOD_S, code_at
-from realtime.sheet import COLUMNS
+from core import csvsafe
+from core.attendance import CODE_PERIOD_S, code_at
+from core.sheet import COLUMNS
 from tests.support import Class, Client, Server, iso_in
 
 # ---------------------------------------------------------------- helpers

@@ -24,10 +24,10 @@ import aiohttp
 import pytest
 from sqlalchemy import update
 
+from core.model import SessionState, room_staff
 from persistence import repo
 from persistence.models import LiveSession
 from realtime.hub import Hub
-from realtime.model import SessionState, room_staff
 from realtime.transport import SEND_QUEUE_PACKETS
 from tests.staff_flows import enrolled
 from tests.support import Server, iso_in, start_server

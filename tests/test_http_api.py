@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from realtime.sheet import COLUMNS
+from core.sheet import COLUMNS
 from tests.support import Class, Server, iso_in
 
 NO_TOKEN = ""

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from starlette.routing import Route
 
-from realtime.errors import HTTP_STATUS
+from core.errors import HTTP_STATUS
+from core.settings import Settings
 from server import api
 from server.app import create_app
 from server.openapi import document
-from server.settings import Settings
 from tests.support import Server, iso_in
 
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

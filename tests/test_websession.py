@@ -19,9 +19,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 
+from core.settings import Settings, SettingsError
 from persistence import staff_repo
 from persistence.db import create_engine, sessionmaker
-from server.settings import Settings, SettingsError
 from tests.staff_flows import Browser, begin_enrol, enrol, enrolled, invite, new_browser, sign_in
 from tests.support import Client, Server, free_port, start_server
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from realtime.model import Member, Ping, SessionState, Ticket
+from core.model import Member, Ping, SessionState, Ticket
 
 T = TypeVar("T", SessionState, Member, Ping, Ticket)
 

@@ -18,11 +18,10 @@ from limits.aio.storage import RedisStorage, Storage
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 
-from persistence.repo import Snapshot
-from realtime.codec import decode, encode
-from realtime.errors import Unavailable
-from realtime.livestate import roster_order
-from realtime.model import Member, Ping, SessionState, Ticket
+from core.errors import Unavailable
+from core.model import Member, Ping, SessionState, Ticket
+from persistence.live.base import Snapshot, roster_order
+from persistence.live.codec import decode, encode
 
 # A socket counts as connected for this long after its process last refreshed it (the hub refreshes
 # every 8 s). A process that dies stops refreshing, and its sockets show as disconnected within the

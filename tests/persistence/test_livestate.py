@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from persistence.repo import Snapshot
-from realtime.livestate import LiveStore, MemoryLiveStore
-from realtime.model import Member, Ping, SessionState, Ticket, utcnow
-from realtime.redisstate import RedisLiveStore
+from core.model import Member, Ping, SessionState, Ticket, utcnow
+from persistence.live.base import LiveStore, Snapshot
+from persistence.live.memory import MemoryLiveStore
+from persistence.live.redisstore import RedisLiveStore
 from tests.services import RedisServer
 
 
