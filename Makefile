@@ -35,6 +35,7 @@ test: $(STAMP) services
 lint: $(STAMP) audit
 	$(BIN)/ruff check core persistence realtime server tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # the layers: [tool.importlinter] in pyproject.toml
 
 # Known vulnerabilities of the pinned releases (PyPI's advisory data); fails when one has any.
 # A release PyPI does not answer for is listed as skipped; AUDIT_FLAGS=--strict makes that a failure.
