@@ -11,6 +11,8 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The Python that ruff checks and formats.
+PY_CODE := core persistence realtime server tests bench
 
 .PHONY: run test bench lint audit lock services clean screenshots
 
@@ -33,7 +35,8 @@ test: $(STAMP) services
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) audit
-	$(BIN)/ruff check core persistence realtime server tests bench
+	$(BIN)/ruff check $(PY_CODE)
+	$(BIN)/ruff format --check $(PY_CODE)
 	$(BIN)/mypy
 	$(BIN)/lint-imports  # the layers: [tool.importlinter] in pyproject.toml
 

@@ -42,9 +42,7 @@ def claim(ticket: Ticket, staff_name: str) -> Ticket:
 def resolve(ticket: Ticket, staff_name: str, note: str | None) -> Ticket:
     if not ticket.is_open:
         raise Conflict(f"the ticket is {ticket.state}")
-    return replace(
-        ticket, state="resolved", claimed_by=ticket.claimed_by or staff_name, note=note, position=None
-    )
+    return replace(ticket, state="resolved", claimed_by=ticket.claimed_by or staff_name, note=note, position=None)
 
 
 def end_unresolved(ticket: Ticket) -> Ticket:

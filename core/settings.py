@@ -77,9 +77,7 @@ class Settings:
         environment = env.get("COMPANION_ENV", "development")
         database_url = env.get("COMPANION_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'companion.db'}"
         if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise SettingsError(
-                "COMPANION_DATABASE_URL must be sqlite+aiosqlite:///... or postgresql+asyncpg://..."
-            )
+            raise SettingsError("COMPANION_DATABASE_URL must be sqlite+aiosqlite:///... or postgresql+asyncpg://...")
         secret_key = env.get("COMPANION_SECRET_KEY") or ""
         if not secret_key:
             if environment != "development":
@@ -99,7 +97,9 @@ class Settings:
             raise SettingsError("COMPANION_SMTP_URL must be smtp://host:port")
         frame_ancestors = (env.get("COMPANION_FRAME_ANCESTORS") or "'self'").strip()
         if any(c in frame_ancestors for c in ";,\r\n"):
-            raise SettingsError("COMPANION_FRAME_ANCESTORS: space-separated sources, like 'self' https://lms.example.edu")
+            raise SettingsError(
+                "COMPANION_FRAME_ANCESTORS: space-separated sources, like 'self' https://lms.example.edu"
+            )
         return cls(
             database_url=database_url,
             secret_key=secret_key,

@@ -61,7 +61,11 @@ def parse_participant_token(token: str, key: str) -> tuple[str, str] | None:
 
 def participant_actor(session_id: str, member: Member) -> Actor:
     return Actor(
-        role="participant", name=member.name, token_id=member.id, email=member.email, participant_id=member.id,
+        role="participant",
+        name=member.name,
+        token_id=member.id,
+        email=member.email,
+        participant_id=member.id,
         session_id=session_id,
     )
 
@@ -74,9 +78,7 @@ async def create_staff_token(
     secret = secrets.token_urlsafe(24)
     if email is not None:
         await repo.upsert_staff(db, email=email, name=name, now=now)
-    await repo.add_token(
-        db, token_id=token_id, secret_hash=_hash(secret), role=role, name=name, email=email, now=now
-    )
+    await repo.add_token(db, token_id=token_id, secret_hash=_hash(secret), role=role, name=name, email=email, now=now)
     return token_id, f"{STAFF_PREFIX}_{token_id}_{secret}"
 
 

@@ -148,9 +148,7 @@ class PingAnswer(Base):
     __tablename__ = "ping_answers"
 
     ping_id: Mapped[str] = mapped_column(ForeignKey("pings.id", ondelete="CASCADE"), primary_key=True)
-    participant_id: Mapped[str] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
-    )
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
     answer: Mapped[Any]
     answered_at: Mapped[datetime]
 
@@ -195,9 +193,7 @@ class AttendanceRecord(Base):
     __tablename__ = "attendance_records"
 
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
-    participant_id: Mapped[str] = mapped_column(
-        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
-    )
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True)
     row: Mapped[dict[str, Any]]
 
 

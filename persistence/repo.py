@@ -147,9 +147,7 @@ async def create_session(db: DbSession, *, state: SessionState, now: datetime) -
 async def save_session(db: DbSession, *, state: SessionState) -> None:
     values = {f: getattr(state, f) for f in _SESSION_FIELDS}
     await db.execute(
-        update(LiveSession)
-        .where(LiveSession.id == state.id)
-        .values(expected_start=state.expected_start, **values)
+        update(LiveSession).where(LiveSession.id == state.id).values(expected_start=state.expected_start, **values)
     )
 
 
@@ -242,17 +240,30 @@ async def get_member(db: DbSession, *, participant_id: str) -> tuple[str, Member
 
 def save_member(*, member: Member, now: datetime) -> Batched:
     """A participant's check-in and mark, as they stand."""
-    return Batched("save_member", _save_member, {
-        "b_id": member.id, "checked_in_at": member.checked_in_at, "checkin_status": member.checkin_status,
-        "mark": member.mark, "marked_at": now if member.mark else None,
-    })
+    return Batched(
+        "save_member",
+        _save_member,
+        {
+            "b_id": member.id,
+            "checked_in_at": member.checked_in_at,
+            "checkin_status": member.checkin_status,
+            "mark": member.mark,
+            "marked_at": now if member.mark else None,
+        },
+    )
 
 
 def _save_member(dialect: str) -> Any:
     t = _table(Participant)
-    return update(t).where(t.c.id == bindparam("b_id")).values(
-        checked_in_at=bindparam("checked_in_at"), checkin_status=bindparam("checkin_status"),
-        mark=bindparam("mark"), marked_at=bindparam("marked_at"),
+    return (
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values(
+            checked_in_at=bindparam("checked_in_at"),
+            checkin_status=bindparam("checkin_status"),
+            mark=bindparam("mark"),
+            marked_at=bindparam("marked_at"),
+        )
     )
 
 
@@ -263,9 +274,7 @@ async def load_snapshot(db: DbSession, *, session_id: str) -> Snapshot | None:
     row = await db.get(LiveSession, session_id)
     if row is None:
         return None
-    members = [
-        _member(p) for p in await db.scalars(select(Participant).where(Participant.session_id == session_id))
-    ]
+    members = [_member(p) for p in await db.scalars(select(Participant).where(Participant.session_id == session_id))]
     pings: list[Ping] = []
     for p in await db.scalars(
         select(PingRecord).where(PingRecord.session_id == session_id, PingRecord.closed_at.is_(None))
@@ -330,8 +339,11 @@ async def add_ping(db: DbSession, *, session_id: str, ping: Ping) -> None:
 
 def save_answer(*, ping_id: str, participant_id: str, answer: Any, now: datetime) -> Batched:
     """A participant's answer; answering again replaces it."""
-    return Batched("save_answer", _upsert_answer,
-                   {"ping_id": ping_id, "participant_id": participant_id, "answer": answer, "answered_at": now})
+    return Batched(
+        "save_answer",
+        _upsert_answer,
+        {"ping_id": ping_id, "participant_id": participant_id, "answer": answer, "answered_at": now},
+    )
 
 
 @functools.cache
@@ -421,16 +433,24 @@ async def save_ticket(db: DbSession, *, ticket: Ticket, now: datetime) -> None:
 
 
 def add_chat(*, session_id: str, message: ChatMessage) -> Batched:
-    return Batched("add_chat", lambda _: insert(_table(ChatRecord)), {
-        "id": message.id, "session_id": session_id, "seq": message.seq, "client_id": message.client_id,
-        "author_key": message.author_key, "author": message.author, "role": message.role, "text": message.text,
-        "sent_at": message.sent_at,
-    })
+    return Batched(
+        "add_chat",
+        lambda _: insert(_table(ChatRecord)),
+        {
+            "id": message.id,
+            "session_id": session_id,
+            "seq": message.seq,
+            "client_id": message.client_id,
+            "author_key": message.author_key,
+            "author": message.author,
+            "role": message.role,
+            "text": message.text,
+            "sent_at": message.sent_at,
+        },
+    )
 
 
-async def chat_page(
-    db: DbSession, *, session_id: str, after_seq: int, limit: int | None
-) -> list[ChatMessage]:
+async def chat_page(db: DbSession, *, session_id: str, after_seq: int, limit: int | None) -> list[ChatMessage]:
     query = (
         select(ChatRecord)
         .where(ChatRecord.session_id == session_id, ChatRecord.seq > after_seq)
@@ -459,10 +479,19 @@ async def chat_page(
 def open_connection(
     *, connection_id: str, session_id: str, participant_id: str, process_id: str, now: datetime
 ) -> Batched:
-    return Batched("open_connection", lambda _: insert(_table(Connection)), {
-        "id": connection_id, "session_id": session_id, "participant_id": participant_id,
-        "process_id": process_id, "connected_at": now, "alive_at": now, "ended_at": None,
-    })
+    return Batched(
+        "open_connection",
+        lambda _: insert(_table(Connection)),
+        {
+            "id": connection_id,
+            "session_id": session_id,
+            "participant_id": participant_id,
+            "process_id": process_id,
+            "connected_at": now,
+            "alive_at": now,
+            "ended_at": None,
+        },
+    )
 
 
 def close_connection(*, connection_id: str, now: datetime) -> Batched:
@@ -483,9 +512,7 @@ async def keep_alive(db: DbSession, *, process_id: str, now: datetime) -> None:
     )
 
 
-async def end_stale_connections(
-    db: DbSession, *, alive_before: datetime, process_id: str | None = None
-) -> int:
+async def end_stale_connections(db: DbSession, *, alive_before: datetime, process_id: str | None = None) -> int:
     """Connections of processes that died end where they were last known alive."""
     cond = Connection.ended_at.is_(None) & (Connection.alive_at < alive_before)
     if process_id is not None:

@@ -48,9 +48,7 @@ async def enrol_staff(
 
 async def list_staff(db: DbSession) -> list[tuple[StaffMember, int]]:
     """Every staff member with their number of passkeys, by email."""
-    counts = (
-        select(Passkey.email, func.count().label("n")).group_by(Passkey.email).subquery()
-    )
+    counts = select(Passkey.email, func.count().label("n")).group_by(Passkey.email).subquery()
     rows = await db.execute(
         select(StaffMember, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.email == StaffMember.email)
@@ -274,9 +272,7 @@ async def passkeys_of(db: DbSession, *, email: str) -> list[Passkey]:
 
 
 async def record_passkey_use(db: DbSession, *, passkey_id: str, sign_count: int, now: datetime) -> None:
-    await db.execute(
-        update(Passkey).where(Passkey.id == passkey_id).values(sign_count=sign_count, last_used_at=now)
-    )
+    await db.execute(update(Passkey).where(Passkey.id == passkey_id).values(sign_count=sign_count, last_used_at=now))
 
 
 async def rename_passkey(db: DbSession, *, email: str, passkey_id: str, label: str) -> Passkey | None:
@@ -340,9 +336,7 @@ async def get_web_session(db: DbSession, *, session_id: str) -> tuple[StaffSessi
 
 async def touch_web_session(db: DbSession, *, session_id: str, now: datetime) -> None:
     await db.execute(
-        update(StaffSession)
-        .where(StaffSession.id == session_id, StaffSession.ended_at.is_(None))
-        .values(seen_at=now)
+        update(StaffSession).where(StaffSession.id == session_id, StaffSession.ended_at.is_(None)).values(seen_at=now)
     )
 
 
@@ -366,9 +360,7 @@ async def open_web_sessions(db: DbSession, *, email: str) -> list[StaffSession]:
 # ---------------------------------------------------------------- mail outbox
 
 
-async def add_mail(
-    db: DbSession, *, mail_id: str, recipient: str, subject: str, body: str, now: datetime
-) -> None:
+async def add_mail(db: DbSession, *, mail_id: str, recipient: str, subject: str, body: str, now: datetime) -> None:
     db.add(
         OutboxMail(
             id=mail_id, recipient=recipient, subject=subject, body=body, created_at=now, sent_at=None, error=None

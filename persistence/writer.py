@@ -36,6 +36,7 @@ class Batched:
     statement: Callable[[str], Any]  # the statement for a dialect name
     params: dict[str, Any]
 
+
 # Writes waiting for the writer. The bound makes producers wait (back-pressure) instead of growing
 # memory without limit when the database is slower than the clients; 10,000 is several bursts of
 # a 2,000-seat class, so a healthy database never reaches it.

@@ -33,9 +33,7 @@ def checkin_code(session: SessionState) -> dict[str, Any]:
     }
 
 
-async def session_state(
-    store: LiveStore, actor: Actor, session: SessionState, last_seq: int
-) -> dict[str, Any]:
+async def session_state(store: LiveStore, actor: Actor, session: SessionState, last_seq: int) -> dict[str, Any]:
     """The `session:state` answer for this actor."""
     sid = session.id
     state: dict[str, Any] = {
@@ -55,9 +53,7 @@ async def session_state(
             "status": member.status if member else "absent",
             "checked_in_at": iso(member.checked_in_at) if member else None,
         }
-        state["pings"] = [
-            {**pings.view(p), "my_answer": p.answers.get(actor.participant_id)} for p in open_pings
-        ]
+        state["pings"] = [{**pings.view(p), "my_answer": p.answers.get(actor.participant_id)} for p in open_pings]
         mine = [t for t in tickets if t.participant_id == actor.participant_id]
         state["ticket"] = max(mine, key=lambda t: t.created_at).mine() if mine else None
         return state

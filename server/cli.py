@@ -33,9 +33,7 @@ DEMO_PEOPLE = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="companion", description="Live-session companion for virtual classrooms"
-    )
+    parser = argparse.ArgumentParser(prog="companion", description="Live-session companion for virtual classrooms")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the server")
@@ -54,16 +52,12 @@ def main(argv: list[str] | None = None) -> int:
 
     staff = sub.add_parser("staff", help="staff members, who sign in with passkeys")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
-    invite = staff_sub.add_parser(
-        "invite", help="print a one-time enrolment link (valid 24 h) alone on the last line"
-    )
+    invite = staff_sub.add_parser("invite", help="print a one-time enrolment link (valid 24 h) alone on the last line")
     invite.add_argument("--email", required=True)
     invite.add_argument("--role", required=True, choices=["admin", "instructor", "support"])
     invite.add_argument("--name", help="shown while enrolling (default: the email's local part)")
 
-    demo = sub.add_parser(
-        "demo", help="seed a demo session starting in a few minutes, print its links, serve"
-    )
+    demo = sub.add_parser("demo", help="seed a demo session starting in a few minutes, print its links, serve")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
     demo.add_argument("--minutes", type=int, default=3, help="minutes until the demo session starts")
@@ -207,8 +201,10 @@ def run_server(settings: Settings, listener: socket.socket, host: str, port: int
 def run_workers(settings: Settings, listener: socket.socket, host: str, port: int, workers: int) -> int:
     """N processes on one listening socket; they share live state and fan-out through Redis."""
     if settings.redis_url is None:
-        print("companion: --workers above 1 needs COMPANION_REDIS_URL (live state shared between processes)",
-              file=sys.stderr)
+        print(
+            "companion: --workers above 1 needs COMPANION_REDIS_URL (live state shared between processes)",
+            file=sys.stderr,
+        )
         return 2
     # Every worker reads its settings again: give them the same public URL and key as this process.
     os.environ.setdefault("COMPANION_PUBLIC_URL", settings.public_url)
@@ -216,9 +212,18 @@ def run_workers(settings: Settings, listener: socket.socket, host: str, port: in
     from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
-        "server.app:app_from_env", factory=True, host=host, port=port, workers=workers, lifespan="on",
-        log_level="warning", access_log=False, ws_per_message_deflate=False, proxy_headers=True,
-        timeout_graceful_shutdown=5, backlog=BACKLOG,
+        "server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+        backlog=BACKLOG,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _exit_cleanly)

@@ -60,9 +60,7 @@ def document() -> dict[str, Any]:
             components[model.__name__] = schema
             op["requestBody"] = {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
-                },
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
         status, text = _ANSWERS.get((method, path), ("200", "Success"))
         media = "text/csv" if path.endswith(".csv") else "application/json"
@@ -70,9 +68,7 @@ def document() -> dict[str, Any]:
             status: {
                 "description": text,
                 "content": {
-                    media: {
-                        "schema": {"type": "object"} if media == "application/json" else {"type": "string"}
-                    }
+                    media: {"schema": {"type": "object"} if media == "application/json" else {"type": "string"}}
                 },
             }
         }

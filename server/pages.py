@@ -20,11 +20,7 @@ def _page(name: str):  # type: ignore[no-untyped-def]
 
 
 async def index(request: Request) -> Response:
-    return (
-        RedirectResponse("/static/index.html")
-        if (STATIC / "index.html").exists()
-        else Response("Companion\n")
-    )
+    return RedirectResponse("/static/index.html") if (STATIC / "index.html").exists() else Response("Companion\n")
 
 
 def routes() -> list[Route | Mount]:

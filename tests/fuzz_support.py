@@ -98,8 +98,12 @@ async def fuzz_server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[
     told `rate_limited` (the budgets themselves are tested in test_connections and test_passkeys);
     also the running Hub."""
     srv, uv, task = await start_server(
-        tmp_path, ticker_seconds=0.2, events_per_second=100_000, staff_events_per_second=100_000,
-        signin_attempts_per_minute=100_000, **backing
+        tmp_path,
+        ticker_seconds=0.2,
+        events_per_second=100_000,
+        staff_events_per_second=100_000,
+        signin_attempts_per_minute=100_000,
+        **backing,
     )
     try:
         yield srv, hub_of(uv.config.app)
@@ -259,8 +263,13 @@ def thread_local_random() -> Iterator[None]:
             r.setstate(shared.getstate())
         return r
 
-    names = [n for n in dir(shared) if not n.startswith("_") and callable(getattr(random, n, None))
-             and getattr(getattr(random, n), "__self__", None) is shared]
+    names = [
+        n
+        for n in dir(shared)
+        if not n.startswith("_")
+        and callable(getattr(random, n, None))
+        and getattr(getattr(random, n), "__self__", None) is shared
+    ]
     saved = {n: getattr(random, n) for n in names}
     for n in names:
         setattr(random, n, lambda *a, _n=n, **k: getattr(instance(), _n)(*a, **k))
@@ -274,12 +283,52 @@ def thread_local_random() -> Iterator[None]:
 # ------------------------------------------------------------ JSON strategies
 
 # Integers where types and columns overflow: 32 and 64 bits, signed and not, and beyond.
-EDGE_INTS = [0, -1, 1, 2**31 - 1, 2**31, 2**53, 2**53 + 1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64 - 1,
-             2**64, 10**30, -(10**30)]
+EDGE_INTS = [
+    0,
+    -1,
+    1,
+    2**31 - 1,
+    2**31,
+    2**53,
+    2**53 + 1,
+    2**63 - 1,
+    2**63,
+    -(2**63),
+    -(2**63) - 1,
+    2**64 - 1,
+    2**64,
+    10**30,
+    -(10**30),
+]
 EDGE_FLOATS = [0.5, -0.0, 1e308, -1e308, 5e-324, 1.5, 1e16]
-EDGE_STRINGS = ["", " ", "\t\n", "0", "1", "-1", "true", "null", "NaN", "=1+1", "+1", "@x", "-1+2", "\x00", "\u202e",
-                "😀" * 3, "a" * 101, "a" * 2001, "x" * 10_000, "\\", "'\"", "<script>", "../../etc/passwd",
-                "%00", "${x}", "Ω" * 700]
+EDGE_STRINGS = [
+    "",
+    " ",
+    "\t\n",
+    "0",
+    "1",
+    "-1",
+    "true",
+    "null",
+    "NaN",
+    "=1+1",
+    "+1",
+    "@x",
+    "-1+2",
+    "\x00",
+    "\u202e",
+    "😀" * 3,
+    "a" * 101,
+    "a" * 2001,
+    "x" * 10_000,
+    "\\",
+    "'\"",
+    "<script>",
+    "../../etc/passwd",
+    "%00",
+    "${x}",
+    "Ω" * 700,
+]
 
 json_scalars = st.one_of(
     st.none(),
@@ -320,8 +369,9 @@ def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def from_json_schema(schema: dict[str, Any], defs: dict[str, Any], ids: dict[str, list[str]] | None = None,
-                     name: str = "") -> st.SearchStrategy[Any]:
+def from_json_schema(
+    schema: dict[str, Any], defs: dict[str, Any], ids: dict[str, list[str]] | None = None, name: str = ""
+) -> st.SearchStrategy[Any]:
     """Values valid under a pydantic JSON schema (the keywords pydantic emits), boundaries included.
     `ids` offers real identifiers for fields of that name (a ping, a ticket, a participant)."""
     schema = _resolve(schema, defs)
@@ -337,17 +387,23 @@ def from_json_schema(schema: dict[str, Any], defs: dict[str, Any], ids: dict[str
         if "pattern" in schema:
             lo, hi = schema.get("minLength", 0), schema.get("maxLength")
             rx = re.compile(schema["pattern"])
-            edges = [s for s in ("a" * lo, "b" * (hi or 0), "c" * max(lo, 1)) if rx.fullmatch(s) and
-                     lo <= len(s.strip()) and (hi is None or len(s) <= hi)]
+            edges = [
+                s
+                for s in ("a" * lo, "b" * (hi or 0), "c" * max(lo, 1))
+                if rx.fullmatch(s) and lo <= len(s.strip()) and (hi is None or len(s) <= hi)
+            ]
             base = st.from_regex(schema["pattern"], fullmatch=True).filter(
-                lambda s: lo <= len(s.strip()) and (hi is None or len(s) <= hi))
+                lambda s: lo <= len(s.strip()) and (hi is None or len(s) <= hi)
+            )
             if edges:
                 base = st.one_of(base, st.sampled_from(edges))
         else:
             lo, hi = schema.get("minLength", 0), schema.get("maxLength")
             edges = [s for s in ("a" * lo, "b" * (hi or lo + 10)) if len(s.strip()) >= lo]
-            base = st.one_of(st.text(min_size=lo, max_size=min(hi or 40, 40)).filter(lambda s: len(s.strip()) >= lo),
-                             st.sampled_from(edges or ["a" * max(lo, 1)]))
+            base = st.one_of(
+                st.text(min_size=lo, max_size=min(hi or 40, 40)).filter(lambda s: len(s.strip()) >= lo),
+                st.sampled_from(edges or ["a" * max(lo, 1)]),
+            )
         return st.one_of(st.sampled_from(known), base) if known else base
     if kind == "integer":
         lo, hi = schema.get("minimum"), schema.get("maximum")
@@ -357,8 +413,9 @@ def from_json_schema(schema: dict[str, Any], defs: dict[str, Any], ids: dict[str
         ints = st.integers(min_value=lo, max_value=hi)
         return st.one_of(ints, st.sampled_from(edges)) if edges else ints
     if kind == "number":
-        return st.one_of(st.integers(min_value=-(2**53), max_value=2**53),
-                         st.floats(allow_nan=False, allow_infinity=False))
+        return st.one_of(
+            st.integers(min_value=-(2**53), max_value=2**53), st.floats(allow_nan=False, allow_infinity=False)
+        )
     if kind == "boolean":
         return st.booleans()
     if kind == "null":
@@ -379,10 +436,39 @@ def from_json_schema(schema: dict[str, Any], defs: dict[str, Any], ids: dict[str
 
 # What the sweeps put in each field in turn: where storage, encoders and types break.
 HOSTILE: list[Any] = [
-    0, -1, 2**31 - 1, 2**31, 2**53, 2**63 - 1, 2**63, -(2**63) - 1, 2**64, 10**30, 1e308, 0.5,
-    "", " ", "\x00", "\r", "\u202e", "=1+1", "1", "😀", "a" * 2001, "x" * 10_000,
-    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "2026-03-01T09:00:00+24:00",
-    [], {}, True, None, [2**64], [{"n": 2**64}], {"n": 2**64}, deep(100),
+    0,
+    -1,
+    2**31 - 1,
+    2**31,
+    2**53,
+    2**63 - 1,
+    2**63,
+    -(2**63) - 1,
+    2**64,
+    10**30,
+    1e308,
+    0.5,
+    "",
+    " ",
+    "\x00",
+    "\r",
+    "\u202e",
+    "=1+1",
+    "1",
+    "😀",
+    "a" * 2001,
+    "x" * 10_000,
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "2026-03-01T09:00:00+24:00",
+    [],
+    {},
+    True,
+    None,
+    [2**64],
+    [{"n": 2**64}],
+    {"n": 2**64},
+    deep(100),
 ]
 
 
@@ -390,8 +476,11 @@ def minimal_valid(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     """The simplest value hypothesis finds for a schema (deterministic)."""
     from hypothesis import find
 
-    return find(from_json_schema(schema, defs), lambda _: True,
-                settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)))
+    return find(
+        from_json_schema(schema, defs),
+        lambda _: True,
+        settings=settings(database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
+    )
 
 
 def sweep(base: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -453,8 +542,12 @@ class RawSocket:
     async def open(cls, url: str, timeout: float = 5) -> RawSocket:
         http = aiohttp.ClientSession()
         try:
-            ws = await http.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket", timeout=aiohttp.ClientWSTimeout(
-                ws_close=2), autoping=True, max_msg_size=0)
+            ws = await http.ws_connect(
+                f"{url}/socket.io/?EIO=4&transport=websocket",
+                timeout=aiohttp.ClientWSTimeout(ws_close=2),
+                autoping=True,
+                max_msg_size=0,
+            )
             first = await ws.receive(timeout)
         except BaseException:
             await http.close()

@@ -160,7 +160,11 @@ async def start_server(tmp: Path, **overrides: Any) -> tuple[Server, uvicorn.Ser
         settings = replace(settings, **overrides)
     _, admin = await _create_token(settings, "admin", "Root Admin", None)
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning",
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
         ws_per_message_deflate=False,
         # As `companion serve` does: a socket that does not close in time must not hold a test up.
         timeout_graceful_shutdown=5,

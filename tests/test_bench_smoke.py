@@ -78,7 +78,11 @@ def run_bench(out: Path, setup: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BENCH_N": str(N), "BENCH_ROUNDS": "1", "BENCH_SETUPS": setup, "BENCH_OUT": str(out)}
     return subprocess.run(
         ["bash", str(ROOT / "bench" / "run.sh"), "--", "--chat-seconds", "2", "--help-tickets", "5"],
-        env=env, capture_output=True, text=True, timeout=280, cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=ROOT,
     )
 
 
@@ -136,7 +140,10 @@ def databases(prefix: str) -> list[str]:
     """Names of PostgreSQL databases starting with prefix."""
     done = subprocess.run(
         ["psql", PG_ADMIN_DSN, "-qAtc", f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'"],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     )
     return done.stdout.split()
 

@@ -177,9 +177,7 @@ SHOTS = Path(os.environ.get("COMPANION_SIGNIN_SCREENSHOTS", ""))
 WIDTHS = {"phone": {"width": 360, "height": 740}, "laptop": {"width": 1280, "height": 800}}
 
 
-async def test_enrol_on_the_address_companion_serve_prints(
-    served: Served, browser: Browser, tmp_path: Path
-) -> None:
+async def test_enrol_on_the_address_companion_serve_prints(served: Served, browser: Browser, tmp_path: Path) -> None:
     """`companion serve` prints http://localhost:PORT; the invitation printed beside it names that port,
     and a passkey made there signs in. The pages pass axe-core at 360 and 1280 px."""
     url = await served.start()
@@ -225,9 +223,7 @@ async def test_enrol_on_the_address_companion_serve_prints(
         await view.close()
 
 
-async def test_a_passkey_asked_for_on_the_ip_address_says_which_address_works(
-    served: Served, browser: Browser
-) -> None:
+async def test_a_passkey_asked_for_on_the_ip_address_says_which_address_works(served: Served, browser: Browser) -> None:
     """On http://127.0.0.1:PORT (not the printed address) the page says to open localhost, not a vague error."""
     url = await served.start()
     link = await served.cli("staff", "invite", "--email", "iris@example.org", "--role", "instructor")
@@ -248,8 +244,17 @@ NEXT_PATH = "import('/static/js/signin/http.js').then((m) => m.nextPath())"
 
 @pytest.mark.parametrize(
     "next_",
-    ["/%09/evil.example", "/%0A/evil.example", "/%0D/evil.example", "/%5Cevil.example", "/%5C%5Cevil.example",
-     "//evil.example", "/%2F/evil.example", "https://evil.example/home", "javascript:alert(1)"],
+    [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D/evil.example",
+        "/%5Cevil.example",
+        "/%5C%5Cevil.example",
+        "//evil.example",
+        "/%2F/evil.example",
+        "https://evil.example/home",
+        "javascript:alert(1)",
+    ],
 )
 async def test_next_never_leads_off_site(site: Server, browser: Browser, next_: str) -> None:
     """?next= with a tab, newline, carriage return or backslash after the slash still goes to the staff home."""

@@ -196,9 +196,7 @@ async def test_concurrent_sends_of_one_client_id_answer_the_same(klass: Class) -
     """Five sends of the same client_id at once answer one id and seq, and make one message."""
     p0 = klass.participants[0]
     client_id = cid()
-    acks = await asyncio.gather(
-        *(p0.call("chat:send", {"client_id": client_id, "text": "racing"}) for _ in range(5))
-    )
+    acks = await asyncio.gather(*(p0.call("chat:send", {"client_id": client_id, "text": "racing"}) for _ in range(5)))
     assert all(a["ok"] is True for a in acks), acks
     assert len({(a["id"], a["seq"]) for a in acks}) == 1
     assert acks[0]["seq"] == 1

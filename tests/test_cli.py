@@ -20,10 +20,20 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"  # the one tests.suppo
 
 async def test_demo_prints_links_that_open_a_working_class(tmp_path: Path) -> None:
     """`companion demo --seed-only` seeds a session; its dashboard, support and participant links connect."""
-    env = {**os.environ, "COMPANION_DATA_DIR": str(tmp_path), "COMPANION_SECRET_KEY": SECRET,
-           "COMPANION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"}
-    out = subprocess.run([COMPANION, "demo", "--seed-only", "--minutes", "2"], env=env, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    env = {
+        **os.environ,
+        "COMPANION_DATA_DIR": str(tmp_path),
+        "COMPANION_SECRET_KEY": SECRET,
+        "COMPANION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
+    }
+    out = subprocess.run(
+        [COMPANION, "demo", "--seed-only", "--minutes", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     links = re.findall(r"(http://\S+/(join|dashboard|support)/(\w+)#token=(\S+))", out)
     kinds = [kind for _, kind, _, _ in links]
     assert kinds.count("dashboard") == 1 and kinds.count("support") == 1 and kinds.count("join") == 5
@@ -61,8 +71,13 @@ def test_a_port_in_use_is_said_plainly_and_nothing_claims_to_serve(tmp_path: Pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
-                              env=cli_env(tmp_path), capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "server.cli", "serve", "--port", str(port)],
+            env=cli_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 1, done.stderr
     assert "serving on" not in done.stdout
     assert f"companion: cannot listen on 127.0.0.1:{port}: the port is already in use" in done.stderr
@@ -73,11 +88,22 @@ def test_serve_announces_localhost_with_the_real_port_and_invitations_follow_it(
     """`serve --port 0` prints http://localhost:<the port it got> once it answers; `staff invite` beside it
     (same data directory, no public URL configured) prints links to that port; SIGTERM stops it with 0."""
     env = cli_env(tmp_path)
-    before = subprocess.run([sys.executable, "-m", "server.cli", "staff", "invite", "--email", "a@example.org",
-                             "--role", "admin"], env=env, capture_output=True, text=True, timeout=60, check=True)
+    before = subprocess.run(
+        [sys.executable, "-m", "server.cli", "staff", "invite", "--email", "a@example.org", "--role", "admin"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert before.stdout.splitlines()[-1].startswith("http://localhost:8000/enroll#token=")  # nothing served yet
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", "0"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -86,8 +112,14 @@ def test_serve_announces_localhost_with_the_real_port_and_invitations_follow_it(
         port = int(found.group(1))
         assert port != 0
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json() == {"status": "ok"}  # no retry
-        after = subprocess.run([sys.executable, "-m", "server.cli", "staff", "invite", "--email", "b@example.org",
-                                "--role", "support"], env=env, capture_output=True, text=True, timeout=60, check=True)
+        after = subprocess.run(
+            [sys.executable, "-m", "server.cli", "staff", "invite", "--email", "b@example.org", "--role", "support"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         assert after.stdout.splitlines()[-1].startswith(f"http://localhost:{port}/enroll#token=")
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -333,7 +333,9 @@ async def test_workers_serve_one_class_on_one_port(tmp_path: Path, postgres: Pos
     node = cluster.nodes[0]
     with node.log.open("ab") as out:
         node.proc = subprocess.Popen(
-            [COMPANION, "serve", "--port", str(node.port), "--workers", "2"], env=cluster.env, stdout=out,
+            [COMPANION, "serve", "--port", str(node.port), "--workers", "2"],
+            env=cluster.env,
+            stdout=out,
             stderr=subprocess.STDOUT,
         )
     try:
@@ -348,8 +350,9 @@ async def test_workers_serve_one_class_on_one_port(tmp_path: Path, postgres: Pos
         sid, people = await cluster.klass(6)
         ps = [await cluster.connect(node, p["token"]) for p in people]
         dashboard = await cluster.connect(node, cluster.admin, sid)
-        acks = await asyncio.gather(*(p.call("chat:send", {"client_id": f"worker-{i:04d}", "text": f"m{i}"})
-                                      for i, p in enumerate(ps)))
+        acks = await asyncio.gather(
+            *(p.call("chat:send", {"client_id": f"worker-{i:04d}", "text": f"m{i}"}) for i, p in enumerate(ps))
+        )
         assert sorted(a["seq"] for a in acks) == list(range(1, 7))
         for _ in range(100):
             if len(dashboard.of("chat")) == 6:
@@ -370,6 +373,11 @@ async def test_workers_refuse_to_start_without_redis(tmp_path: Path) -> None:
     """Several processes without shared live state would split a class: refused with a reason."""
     env = {**os.environ, "COMPANION_DATA_DIR": str(tmp_path), "COMPANION_SECRET_KEY": "x" * 40}
     env.pop("COMPANION_REDIS_URL", None)
-    out = subprocess.run([COMPANION, "serve", "--port", str(free_port()), "--workers", "2"], env=env,
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [COMPANION, "serve", "--port", str(free_port()), "--workers", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 2 and "COMPANION_REDIS_URL" in out.stderr

@@ -40,8 +40,17 @@ async def proxied(tmp_path: Path, postgres: Postgres) -> AsyncIterator[tuple[Clu
     conf = conf.replace("{prefix}", str(tmp_path))
     (tmp_path / "nginx.conf").write_text(conf)
     nginx = subprocess.Popen(
-        [NGINX, "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(tmp_path / "nginx.conf"),
-         "-g", "daemon off;"],
+        [
+            NGINX,
+            "-p",
+            str(tmp_path),
+            "-e",
+            str(tmp_path / "error.log"),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-g",
+            "daemon off;",
+        ],
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
@@ -79,8 +88,9 @@ async def test_participants_through_nginx_share_one_class(proxied: tuple[Cluster
     ps: list[Client] = [await cluster.connect(proxy, p["token"]) for p in people]
     for p in ps:
         assert (await p.call("attendance:checkin", {}))["ok"] is True
-    acks = await asyncio.gather(*(p.call("chat:send", {"client_id": f"via-nginx-{i}", "text": f"m{i}"})
-                                  for i, p in enumerate(ps)))
+    acks = await asyncio.gather(
+        *(p.call("chat:send", {"client_id": f"via-nginx-{i}", "text": f"m{i}"}) for i, p in enumerate(ps))
+    )
     assert sorted(a["seq"] for a in acks) == list(range(1, 7))
     for client in [dashboard, *ps]:
         for _ in range(100):
@@ -97,6 +107,7 @@ async def test_participants_through_nginx_share_one_class(proxied: tuple[Cluster
 
 def _established_to(port: int) -> int:
     """Established TCP connections to a local port (from `ss`, iproute2)."""
-    out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["ss", "-Htn", "state", "established", f"( dport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
     return len(out.splitlines())

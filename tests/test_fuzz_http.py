@@ -60,8 +60,19 @@ from tests.fuzz_support import (
 from tests.support import Client, Server, iso_in
 
 # What a spoiled body carries in one of its properties.
-SPOILERS = [2**63, 2**64, 10**30, -(2**63) - 1, "\x00", "a\x00", "9999-12-31T23:59:59-23:59",
-            "0001-01-01T00:00:00+23:59", [2**64], {"n": 2**64}, "a" * 2001]
+SPOILERS = [
+    2**63,
+    2**64,
+    10**30,
+    -(2**63) - 1,
+    "\x00",
+    "a\x00",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    [2**64],
+    {"n": 2**64},
+    "a" * 2001,
+]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ROLES = ("admin", "admin", "admin", "instructor", "support", "participant", "garbage", "none")
 RESPONSIVE_S = 2.0
@@ -146,8 +157,14 @@ def rfc3339_times() -> st.SearchStrategy[str]:
     offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
     near = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=offsets)
     anywhen = st.datetimes(timezones=offsets)
-    edges = st.sampled_from(["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59.999999Z",
-                             "0001-01-01T00:00:00Z"])
+    edges = st.sampled_from(
+        [
+            "9999-12-31T23:59:59-23:59",
+            "0001-01-01T00:00:00+23:59",
+            "9999-12-31T23:59:59.999999Z",
+            "0001-01-01T00:00:00Z",
+        ]
+    )
     return st.one_of(near, anywhen, edges).map(lambda t: t if isinstance(t, str) else t.isoformat())
 
 
@@ -186,21 +203,32 @@ def body_properties(op: Any) -> list[str]:
     return sorted(props, key=openness)
 
 
-def run_operation(api: Api, logs: LogWatch, failures: Failures, http: requests.Session, op: Any,
-                  real: dict[str, str], n: int, found: list[str]) -> None:
+def run_operation(
+    api: Api,
+    logs: LogWatch,
+    failures: Failures,
+    http: requests.Session,
+    op: Any,
+    real: dict[str, str],
+    n: int,
+    found: list[str],
+) -> None:
     url = api.server.url
     params = {p.name for p in op.path_parameters} if op.path_parameters else set()
     fixed = {k: v for k, v in real.items() if k in params}
     cases = [op.as_strategy(GenerationMode.POSITIVE), op.as_strategy(GenerationMode.NEGATIVE)]
     if fixed:
-        cases += [op.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed),
-                  op.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed)]
+        cases += [
+            op.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed),
+            op.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed),
+        ]
 
     props = body_properties(op)
     # Admin bodies the document allows, with one property now and then set to a value where storage
     # and encoders break (the document's types leave them open: an agenda item, an offset's range).
-    spoil = st.one_of(st.none(), st.tuples(st.integers(0, max(len(props) - 1, 0)), st.sampled_from(SPOILERS),
-                                           st.booleans()))
+    spoil = st.one_of(
+        st.none(), st.tuples(st.integers(0, max(len(props) - 1, 0)), st.sampled_from(SPOILERS), st.booleans())
+    )
 
     @fuzz_settings(2 * n if props else n)
     @given(case=st.one_of(cases), role=st.sampled_from(ROLES), spoiled=spoil)
@@ -263,11 +291,20 @@ def bodies(doc: dict[str, Any], ref: str, ids: dict[str, list[str]]) -> st.Searc
         nasty_values,
         st.sampled_from(EDGE_INTS).map(lambda i: [{"t": "x", "n": i}]),  # an agenda item holding it
         st.sampled_from(EDGE_INTS).map(lambda i: [i]),
-        st.sampled_from([
-            "2026-03-01T09:00:00+99:59", "2026-03-01T09:00:00-99:59", "9999-12-31T23:59:59-23:59",
-            "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "2026-02-30T09:00:00Z",
-            "2026-03-01T24:00:00Z", "2026-03-01T09:00:60Z", "2026-03-01T09:00:00.9999999999999+00:00",
-        ]),
+        st.sampled_from(
+            [
+                "2026-03-01T09:00:00+99:59",
+                "2026-03-01T09:00:00-99:59",
+                "9999-12-31T23:59:59-23:59",
+                "0001-01-01T00:00:00+23:59",
+                "9999-12-31T23:59:59Z",
+                "0001-01-01T00:00:00Z",
+                "2026-02-30T09:00:00Z",
+                "2026-03-01T24:00:00Z",
+                "2026-03-01T09:00:60Z",
+                "2026-03-01T09:00:00.9999999999999+00:00",
+            ]
+        ),
         st.sampled_from(EDGE_STRINGS).map(lambda s: s + "@example.org"),
     )
 
@@ -293,8 +330,9 @@ async def post_one(api: Api, logs: LogWatch, method: str, path: str, role: str, 
     mark = logs.mark()
     raw = json.dumps(body, allow_nan=False)
     try:
-        r = await api.server.http.request(method, path, content=raw, headers={
-            **api.headers(role), "content-type": "application/json"})
+        r = await api.server.http.request(
+            method, path, content=raw, headers={**api.headers(role), "content-type": "application/json"}
+        )
     except httpx.HTTPError as e:
         return f"no answer ({type(e).__name__}): {method} {path} as {role} with {short(raw, 600)}"
     await asyncio.sleep(0.005)
@@ -316,18 +354,27 @@ def http_bases() -> dict[str, dict[str, Any]]:
     """A valid body of each request schema (by component name); the others start from the simplest
     body their schema allows."""
     return {
-        "SessionCreate": {"topic": "Fuzzing", "instructor_email": "teacher@example.org", "starts_at": iso_in(60),
-                          "duration_minutes": 60, "capacity": 50, "platform": "zoom",
-                          "join_url": "https://example.org/j/1", "agenda": ["Intro", "Work"],
-                          "late_after_minutes": 5, "checkin_code": True},
+        "SessionCreate": {
+            "topic": "Fuzzing",
+            "instructor_email": "teacher@example.org",
+            "starts_at": iso_in(60),
+            "duration_minutes": 60,
+            "capacity": 50,
+            "platform": "zoom",
+            "join_url": "https://example.org/j/1",
+            "agenda": ["Intro", "Work"],
+            "late_after_minutes": 5,
+            "checkin_code": True,
+        },
         "ParticipantsAdd": {"participants": [{"name": "Pat Participant", "email": "pat@example.org"}]},
         "TokenCreate": {"role": "support", "name": "Sam", "email": "sam@example.org"},
         "InviteCreate": {"email": "new@example.org", "name": "New Person", "role": "support"},
     }
 
 
-async def sweep_body(api: Api, logs: LogWatch, failures: Failures, doc: dict[str, Any], method: str, path: str,
-                     ref: str, label: str) -> None:
+async def sweep_body(
+    api: Api, logs: LogWatch, failures: Failures, doc: dict[str, Any], method: str, path: str, ref: str, label: str
+) -> None:
     name = ref.rsplit("/", 1)[-1]
     defs = doc["components"]["schemas"]
     base = http_bases().get(name) or await in_thread(lambda: minimal_valid(defs[name], defs))
@@ -339,8 +386,9 @@ async def sweep_body(api: Api, logs: LogWatch, failures: Failures, doc: dict[str
             failures.record(sig(problem, label), problem)
 
 
-def fuzz_bodies(bridge: Bridge, api: Api, logs: LogWatch, failures: Failures, doc: dict[str, Any], method: str,
-                path: str, ref: str) -> None:
+def fuzz_bodies(
+    bridge: Bridge, api: Api, logs: LogWatch, failures: Failures, doc: dict[str, Any], method: str, path: str, ref: str
+) -> None:
     label = f"{method} {path.replace(api.session_id, '{session_id}')}"
 
     @fuzz_settings(30)
@@ -369,8 +417,9 @@ async def test_hostile_values_in_every_body(api: Api) -> None:
     with watch_logs() as logs:
         t = time.monotonic()
         for method, path, ref in ops:
-            await sweep_body(api, logs, failures, doc, method, path, ref,
-                             f"{method} {path.replace(api.session_id, '{session_id}')}")
+            await sweep_body(
+                api, logs, failures, doc, method, path, ref, f"{method} {path.replace(api.session_id, '{session_id}')}"
+            )
             try:
                 await in_thread(lambda m=method, p=path, r=ref: fuzz_bodies(bridge, api, logs, failures, doc, m, p, r))
             except AssertionError as e:
@@ -382,4 +431,3 @@ async def test_hostile_values_in_every_body(api: Api) -> None:
     assert not found, "\n".join(found)
     assert not late, describe_logs(late)
     assert not failures.seen, "\n".join(failures.seen.values())
-

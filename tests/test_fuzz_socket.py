@@ -95,10 +95,17 @@ class Room:
 @pytest.fixture
 async def room(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Room]:
     async with fuzz_server(tmp_path, backing) as (srv, hub):
-        r = await srv.api("POST", "/api/sessions", {
-            "topic": "Fuzzing", "instructor_email": "teacher@example.org", "starts_at": iso_in(10),
-            "duration_minutes": 60, "checkin_code": True,
-        })
+        r = await srv.api(
+            "POST",
+            "/api/sessions",
+            {
+                "topic": "Fuzzing",
+                "instructor_email": "teacher@example.org",
+                "starts_at": iso_in(10),
+                "duration_minutes": 60,
+                "checkin_code": True,
+            },
+        )
         assert r.status_code == 201, r.text
         sid = r.json()["id"]
         people = await srv.participants(sid, 4)
@@ -114,18 +121,23 @@ async def room(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Room]:
         # Real ids for the fields that name things, so payloads reach past `not_found`: open pings of
         # every kind, and a ticket of another participant.
         pings = []
-        for kind, extra in [("poll", {"options": ["a", "b"]}), ("rating", {}), ("text", {}), ("pulse", {}),
-                            ("attention", {})]:
-            ack = await room.clients["instructor"].call("ping:launch", {"kind": kind, "question": "Q?", **extra},
-                                                       timeout=10)
+        for kind, extra in [
+            ("poll", {"options": ["a", "b"]}),
+            ("rating", {}),
+            ("text", {}),
+            ("pulse", {}),
+            ("attention", {}),
+        ]:
+            ack = await room.clients["instructor"].call(
+                "ping:launch", {"kind": kind, "question": "Q?", **extra}, timeout=10
+            )
             assert ack["ok"], ack
             pings.append(ack["ping_id"])
         other = await srv.connect(people[1]["token"])
         ack = await other.call("help:open", {"category": "audio", "text": "I cannot hear"})
         assert ack["ok"], ack
         room.ids.update(ping_id=pings, ticket_id=[ack["ticket_id"]])
-        room.bystanders = [await srv.connect(people[3]["token"]),
-                           await srv.connect(tokens["support"], sid)]
+        room.bystanders = [await srv.connect(people[3]["token"]), await srv.connect(tokens["support"], sid)]
         try:
             yield room
         finally:
@@ -168,15 +180,19 @@ def locally_valid(model: type[BaseModel], payload: Any) -> bool:
 # ------------------------------------------------------------ every event's payload schema
 
 
-async def call_once(room: Room, logs: LogWatch, event: str, model: type[BaseModel] | None, role: str,
-                    payload: Any) -> str | None:
+async def call_once(
+    room: Room, logs: LogWatch, event: str, model: type[BaseModel] | None, role: str, payload: Any
+) -> str | None:
     """One event from one role: what breaks the property, or None."""
     client = await room.client(role)
     mark = logs.mark()
     where = f"{event} as {role} with {short(payload)}"
     try:
-        ack = await client.call(event, payload, timeout=ACK_TIMEOUT) if payload is not None else \
-            await client.call(event, timeout=ACK_TIMEOUT)
+        ack = (
+            await client.call(event, payload, timeout=ACK_TIMEOUT)
+            if payload is not None
+            else await client.call(event, timeout=ACK_TIMEOUT)
+        )
     except socketio.exceptions.TimeoutError:
         return f"no ack within {ACK_TIMEOUT}s: {where}" + _logs(logs, mark)
     except socketio.exceptions.BadNamespaceError:
@@ -242,8 +258,9 @@ def sweep_role(spec: Any) -> str:
     return next(r for r in ROLES if r in spec.roles)
 
 
-async def sweep_event(room: Room, logs: LogWatch, failures: Failures, event: str, spec: Any,
-                      base: dict[str, Any]) -> None:
+async def sweep_event(
+    room: Room, logs: LogWatch, failures: Failures, event: str, spec: Any, base: dict[str, Any]
+) -> None:
     """Each field of a valid payload replaced by each hostile value in turn (or dropped)."""
     for _where, payload in sweep(base):
         problem = await call_once(room, logs, event, spec.model, sweep_role(spec), payload)
@@ -251,12 +268,12 @@ async def sweep_event(room: Room, logs: LogWatch, failures: Failures, event: str
             failures.record(sig(problem, event), problem)
 
 
-def fuzz_event(bridge: Bridge, room: Room, logs: LogWatch, failures: Failures, event: str, spec: Any,
-               n: int) -> None:
+def fuzz_event(bridge: Bridge, room: Room, logs: LogWatch, failures: Failures, event: str, spec: Any, n: int) -> None:
     allowed = sorted(spec.roles) if spec.roles is not None else list(ROLES)
     # Mostly (7 in 8) a role that passes the role check, so payloads reach the schema and the actions.
     roles = st.integers(0, 7 * len(allowed) * len(ROLES) - 1 + len(allowed) * len(ROLES)).map(
-        lambda i: allowed[i % len(allowed)] if i < 7 * len(allowed) * len(ROLES) else ROLES[i % len(ROLES)])
+        lambda i: allowed[i % len(allowed)] if i < 7 * len(allowed) * len(ROLES) else ROLES[i % len(ROLES)]
+    )
 
     @fuzz_settings(n)
     @given(role=roles, payload=payloads_for(spec.model, room.ids))
@@ -292,13 +309,32 @@ async def test_every_event_payload_is_answered(room: Room) -> None:
                 found.append(str(e).splitlines()[0][:1500])
             timings[event] = time.monotonic() - t
 
-        unknown = st.one_of(st.text(min_size=1, max_size=40), st.sampled_from(
-            ["chat:Send", "chat:send ", "CLOCK:SYNC", "__proto__", "toString", "ping", "pong", "session",
-             "help:queue", "x" * 5000, "connect_errors", "disconnected"]))
+        unknown = st.one_of(
+            st.text(min_size=1, max_size=40),
+            st.sampled_from(
+                [
+                    "chat:Send",
+                    "chat:send ",
+                    "CLOCK:SYNC",
+                    "__proto__",
+                    "toString",
+                    "ping",
+                    "pong",
+                    "session",
+                    "help:queue",
+                    "x" * 5000,
+                    "connect_errors",
+                    "disconnected",
+                ]
+            ),
+        )
 
         @fuzz_settings(40)
-        @given(role=st.sampled_from(ROLES), event=unknown.filter(lambda e: e not in events and e not in RESERVED),
-               payload=json_values)
+        @given(
+            role=st.sampled_from(ROLES),
+            event=unknown.filter(lambda e: e not in events and e not in RESERVED),
+            payload=json_values,
+        )
         def unknown_prop(role: str, event: str, payload: Any) -> None:
             problem = bridge.run(call_once(room, logs, event, None, role, payload))
             if problem:
@@ -344,31 +380,84 @@ def frames(events: dict[str, Any], ack_ids: st.SearchStrategy[int]) -> st.Search
         return json.dumps(args, ensure_ascii=ensure_ascii)
 
     with_ack = st.builds(
-        lambda ev, i, asc, extra: Frame(f"42{i}{encode([ev[0], *([] if ev[1] is None else [ev[1]]), *extra], asc)}",
-                                        "ack", i),
-        named, ack_ids, ascii_or_not, st.lists(json_values, max_size=1),
+        lambda ev, i, asc, extra: Frame(
+            f"42{i}{encode([ev[0], *([] if ev[1] is None else [ev[1]]), *extra], asc)}", "ack", i
+        ),
+        named,
+        ack_ids,
+        ascii_or_not,
+        st.lists(json_values, max_size=1),
     )
     no_ack = st.builds(lambda ev: Frame("42" + json.dumps([ev[0], ev[1]]), "event"), named)
     reserved = st.builds(
         lambda name, i, args: Frame(f"42{i}{json.dumps([name, *args])}", "reserved", i),
-        st.sampled_from(RESERVED), ack_ids, st.lists(json_values, max_size=2),
+        st.sampled_from(RESERVED),
+        ack_ids,
+        st.lists(json_values, max_size=2),
     )
-    reserved_no_ack = st.builds(lambda name, args: Frame("42" + json.dumps([name, *args]), "bad"),
-                                st.sampled_from(RESERVED), st.lists(json_values, max_size=2))
-    bad_text = st.sampled_from([
-        "", "4", "42", "42[", "42]", "42{}", '42"clock:sync"', "42[]", "421[]", "42[1]", "42[null]",
-        '42[{"a":1}]', '421[{"a":1},{}]', '42["clock:sync",{"t0":NaN}]', '421["clock:sync",{"t0":Infinity}]',
-        '421["clock:sync",{"t0":-Infinity}]', '421["clock:sync",{"t0":1e309}]',
-        '421["chat:send",{"client_id":"abcdefgh1","text":"\\ud800"}]', '42["\\udfff"]',
-        '421["chat:history",{"after_seq":1' + "0" * 400 + "}]",
-        "421" + "[" * 2000 + "]" * 2000, '421["clock:sync",' + "[" * 1100 + "]" * 1100 + "]",
-        "43", "431[]", "431[{}]", "44", '44{"message":"x"}', "47", "48", "49", "4x", "4-1",
-        "4299999999999999999999999[\"clock:sync\",{\"t0\":1}]", '42-1["clock:sync",{"t0":1}]',
-        '42/nope,1["clock:sync",{"t0":1}]', "40/nope,", '40/nope,{"token":"x"}', "40", '40{"token":"x"}',
-        "0", "3", "5", "6", "7", "8", "9", "x", "ðŸ", "\x00", "42\x00",
-        '451-["chat:send",{"_placeholder":true,"num":0}]', '4599-["chat:send",{"_placeholder":true,"num":0}]',
-        '461-[{"_placeholder":true,"num":0}]', '452-["x",{"_placeholder":true,"num":5}]',
-    ])
+    reserved_no_ack = st.builds(
+        lambda name, args: Frame("42" + json.dumps([name, *args]), "bad"),
+        st.sampled_from(RESERVED),
+        st.lists(json_values, max_size=2),
+    )
+    bad_text = st.sampled_from(
+        [
+            "",
+            "4",
+            "42",
+            "42[",
+            "42]",
+            "42{}",
+            '42"clock:sync"',
+            "42[]",
+            "421[]",
+            "42[1]",
+            "42[null]",
+            '42[{"a":1}]',
+            '421[{"a":1},{}]',
+            '42["clock:sync",{"t0":NaN}]',
+            '421["clock:sync",{"t0":Infinity}]',
+            '421["clock:sync",{"t0":-Infinity}]',
+            '421["clock:sync",{"t0":1e309}]',
+            '421["chat:send",{"client_id":"abcdefgh1","text":"\\ud800"}]',
+            '42["\\udfff"]',
+            '421["chat:history",{"after_seq":1' + "0" * 400 + "}]",
+            "421" + "[" * 2000 + "]" * 2000,
+            '421["clock:sync",' + "[" * 1100 + "]" * 1100 + "]",
+            "43",
+            "431[]",
+            "431[{}]",
+            "44",
+            '44{"message":"x"}',
+            "47",
+            "48",
+            "49",
+            "4x",
+            "4-1",
+            '4299999999999999999999999["clock:sync",{"t0":1}]',
+            '42-1["clock:sync",{"t0":1}]',
+            '42/nope,1["clock:sync",{"t0":1}]',
+            "40/nope,",
+            '40/nope,{"token":"x"}',
+            "40",
+            '40{"token":"x"}',
+            "0",
+            "3",
+            "5",
+            "6",
+            "7",
+            "8",
+            "9",
+            "x",
+            "ðŸ",
+            "\x00",
+            "42\x00",
+            '451-["chat:send",{"_placeholder":true,"num":0}]',
+            '4599-["chat:send",{"_placeholder":true,"num":0}]',
+            '461-[{"_placeholder":true,"num":0}]',
+            '452-["x",{"_placeholder":true,"num":5}]',
+        ]
+    )
     bad = st.one_of(
         st.builds(lambda s: Frame(s, "bad"), bad_text),
         st.builds(lambda s: Frame(s, "bad"), st.text(max_size=40)),
@@ -416,8 +505,13 @@ async def probe(sock: RawSocket, timeout: float = ACK_TIMEOUT) -> str | None:
     got, ack = await sock.ack(i, timeout)
     if not got:
         return None if sock.closed else "the socket stopped answering clock:sync"
-    if not (isinstance(ack, list) and ack and isinstance(ack[0], dict) and ack[0].get("ok") is True
-            and ack[0].get("t0") == i):
+    if not (
+        isinstance(ack, list)
+        and ack
+        and isinstance(ack[0], dict)
+        and ack[0].get("ok") is True
+        and ack[0].get("t0") == i
+    ):
         return f"clock:sync afterwards answered {short(ack)}"
     return None
 
@@ -476,8 +570,10 @@ async def test_raw_frames_on_a_connected_socket(room: Room) -> None:
     with watch_logs() as logs:
 
         @fuzz_settings(150, phases=NO_SHRINK)
-        @given(role=st.sampled_from(["participant", "participant", "instructor", "support"]),
-               batch=st.lists(frames(events, ack_ids), min_size=1, max_size=4))
+        @given(
+            role=st.sampled_from(["participant", "participant", "instructor", "support"]),
+            batch=st.lists(frames(events, ack_ids), min_size=1, max_size=4),
+        )
         def prop(role: str, batch: list[Frame]) -> None:
             problem = bridge.run(send_frames(pool, logs, role, batch))
             if problem:
@@ -513,27 +609,49 @@ async def test_raw_handshake(room: Room) -> None:
     t = room.tokens
     sid = room.session_id
     auths = st.one_of(
-        st.sampled_from([
-            {"token": t["participant"]}, {"token": t["participant"], "session": sid},
-            {"token": t["participant"], "session": "other"}, {"token": t["instructor"], "session": sid},
-            {"token": t["support"]}, {"token": t["admin"], "session": "nope"}, {"token": t["admin"], "session": 1},
-            {"token": t["participant"] + "x"}, {"token": t["participant"][:-3]}, {"token": ""}, {}, [], 1, "x",
-            {"token": t["admin"], "session": sid, "extra": [1]}, {"token": t["admin"], "session": ["x"]},
-            {"token": ["x"]}, {"token": {"a": 1}}, {"token": 2**64}, {"token": None, "session": sid},
-            {"session": sid}, {"token": "x" * 20_000}, {"token": t["admin"], "session": "x" * 5000},
-        ]),
+        st.sampled_from(
+            [
+                {"token": t["participant"]},
+                {"token": t["participant"], "session": sid},
+                {"token": t["participant"], "session": "other"},
+                {"token": t["instructor"], "session": sid},
+                {"token": t["support"]},
+                {"token": t["admin"], "session": "nope"},
+                {"token": t["admin"], "session": 1},
+                {"token": t["participant"] + "x"},
+                {"token": t["participant"][:-3]},
+                {"token": ""},
+                {},
+                [],
+                1,
+                "x",
+                {"token": t["admin"], "session": sid, "extra": [1]},
+                {"token": t["admin"], "session": ["x"]},
+                {"token": ["x"]},
+                {"token": {"a": 1}},
+                {"token": 2**64},
+                {"token": None, "session": sid},
+                {"session": sid},
+                {"token": "x" * 20_000},
+                {"token": t["admin"], "session": "x" * 5000},
+            ]
+        ),
         st.none(),
         json_values,
-        st.fixed_dictionaries({"token": st.one_of(st.text(max_size=60), json_values)},
-                              optional={"session": st.one_of(st.just(sid), st.text(max_size=30), json_values)}),
+        st.fixed_dictionaries(
+            {"token": st.one_of(st.text(max_size=60), json_values)},
+            optional={"session": st.one_of(st.just(sid), st.text(max_size=30), json_values)},
+        ),
     )
     before = st.lists(frames(events, ack_ids), max_size=2)
 
     async def one(pre: list[Frame], auth: Any) -> str | None:
         mark = logs.mark()
         sock = await RawSocket.open(room.server.url)
-        where = f"frames {short([f.data if isinstance(f.data, str) else repr(f.data) for f in pre], 600)} " \
-                f"then 40{short(auth, 600)}"
+        where = (
+            f"frames {short([f.data if isinstance(f.data, str) else repr(f.data) for f in pre], 600)} "
+            f"then 40{short(auth, 600)}"
+        )
         try:
             for f in pre:
                 await sock.send(f.data)

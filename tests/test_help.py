@@ -78,7 +78,11 @@ async def test_open_answers_ticket_and_position(klass: Class) -> None:
     assert row["ticket_id"] == second["ticket_id"]
     assert row["participant_id"] == klass.people[1]["id"]
     assert (row["category"], row["text"], row["state"], row["position"], row["claimed_by"]) == (
-        "video", "frozen picture", "waiting", 2, None,
+        "video",
+        "frozen picture",
+        "waiting",
+        2,
+        None,
     )
 
 
@@ -148,10 +152,14 @@ async def test_support_and_admin_claim_and_resolve(klass: Class) -> None:
     await ok(klass.support, "help:resolve", {"ticket_id": t1})
     assert await queue_where(klass.support, lambda rows: rows == []) == []
     assert await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
-        "ticket_id": t0, "state": "resolved", "position": None,
+        "ticket_id": t0,
+        "state": "resolved",
+        "position": None,
     }
     assert await p1.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
-        "ticket_id": t1, "state": "resolved", "position": None,
+        "ticket_id": t1,
+        "state": "resolved",
+        "position": None,
     }
 
 
@@ -163,7 +171,9 @@ async def test_a_waiting_ticket_may_be_resolved_without_a_claim(klass: Class) ->
     await ok(klass.support, "help:resolve", {"ticket_id": t0, "note": "fixed itself"})
     await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved")
     assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
-        "ticket_id": t1, "state": "waiting", "position": 1,
+        "ticket_id": t1,
+        "state": "waiting",
+        "position": 1,
     }
 
 
@@ -241,13 +251,19 @@ async def test_ticket_events_go_to_their_own_participant_as_positions_move(klass
     t2 = (await open_ticket(p2))["ticket_id"]
     await ok(klass.support, "help:claim", {"ticket_id": t0})
     assert await p0.wait_for("help:ticket", lambda t: t["state"] == "claimed") == {
-        "ticket_id": t0, "state": "claimed", "position": None,
+        "ticket_id": t0,
+        "state": "claimed",
+        "position": None,
     }
     assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
-        "ticket_id": t1, "state": "waiting", "position": 1,
+        "ticket_id": t1,
+        "state": "waiting",
+        "position": 1,
     }
     assert await p2.wait_for("help:ticket", lambda t: t["position"] == 2) == {
-        "ticket_id": t2, "state": "waiting", "position": 2,
+        "ticket_id": t2,
+        "state": "waiting",
+        "position": 2,
     }
     await settle(klass)
     assert [(t["state"], t["position"]) for t in p0.of("help:ticket")] == [("waiting", 1), ("claimed", None)]
@@ -289,7 +305,9 @@ async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
     assert p0.of("help:ticket")[-1] == {"ticket_id": t0, "state": "unresolved", "position": None}
     assert p1.of("help:ticket")[-1] == {"ticket_id": t1, "state": "unresolved", "position": None}
     assert [(t["state"], t["position"]) for t in p2.of("help:ticket")] == [
-        ("waiting", 3), ("waiting", 2), ("resolved", None),
+        ("waiting", 3),
+        ("waiting", 2),
+        ("resolved", None),
     ]
     for s in staff(klass):
         await s.wait_for("session", lambda x: x["status"] == "closed")

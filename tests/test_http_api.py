@@ -402,7 +402,7 @@ async def test_adding_again_by_email_in_any_case_keeps_id_and_token_and_updates_
     s = await server.session()
     path = f"/api/sessions/{s['id']}/participants"
     first = (await server.api("POST", path, {"participants": [{"name": "Ada L", "email": "Ada@Example.org"}]})).json()
-    again = (await server.api("POST", path, {"participants": [{"name": "Ada Lovelace", "email": "ada@EXAMPLE.org"}]}))
+    again = await server.api("POST", path, {"participants": [{"name": "Ada Lovelace", "email": "ada@EXAMPLE.org"}]})
     assert again.status_code == 200
     a, b = first["participants"][0], again.json()["participants"][0]
     assert (b["id"], b["token"], b["join_url"]) == (a["id"], a["token"], a["join_url"])
@@ -478,8 +478,10 @@ async def test_adding_to_a_closed_session_is_a_conflict(server: Server) -> None:
         ({"participants": [{"name": "Ada"}]}, "participants.0.email"),
         ({"participants": [{"email": "ada@example.org"}]}, "participants.0.name"),
         ({"participants": [{"name": "Ada", "email": "ada"}]}, "participants.0.email"),
-        ({"participants": [{"name": "A", "email": "a@example.org"}, {"name": 1, "email": "b@example.org"}]},
-         "participants.1.name"),
+        (
+            {"participants": [{"name": "A", "email": "a@example.org"}, {"name": 1, "email": "b@example.org"}]},
+            "participants.1.name",
+        ),
         ({"participants": ["ada@example.org"]}, "participants.0"),
         ({}, "participants"),
     ],

@@ -283,8 +283,18 @@ def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
 
 SESSION_EXAMPLES: list[tuple[str, Any, bool]] = [
     ("minimal", session_example(), True),
-    ("every field", session_example(capacity=5, platform="Zoom", join_url="https://z.example/j/1",
-                                    agenda=["a", {"b": 1}], late_after_minutes=0, checkin_code=True), True),
+    (
+        "every field",
+        session_example(
+            capacity=5,
+            platform="Zoom",
+            join_url="https://z.example/j/1",
+            agenda=["a", {"b": 1}],
+            late_after_minutes=0,
+            checkin_code=True,
+        ),
+        True,
+    ),
     ("text agenda", session_example(agenda="intro"), True),
     ("nulls for optionals", session_example(capacity=None, platform=None, join_url=None, agenda=None), True),
     ("unknown field", session_example(colour="blue"), True),

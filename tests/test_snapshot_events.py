@@ -72,7 +72,7 @@ class Model:
         self.seen = len(self.client.events)
 
     def catch_up(self) -> None:
-        for event, data in self.client.events[self.seen:]:
+        for event, data in self.client.events[self.seen :]:
             self.apply(self.state, event, copy.deepcopy(data))
         self.seen = len(self.client.events)
 
@@ -81,8 +81,9 @@ def _normal(state: dict[str, Any], staff: bool) -> dict[str, Any]:
     s = {k: v for k, v in state.items() if k not in (*VOLATILE, "ok")}
     if staff:
         s["participants"] = sorted(s["participants"], key=lambda p: p["participant_id"])
-        s["pings"] = sorted(({k: v for k, v in p.items() if k != "closed"} for p in s["pings"]),
-                            key=lambda p: p["ping_id"])
+        s["pings"] = sorted(
+            ({k: v for k, v in p.items() if k != "closed"} for p in s["pings"]), key=lambda p: p["ping_id"]
+        )
     else:
         s.pop("me", None)  # the participant learns its own status from its acks
         s["pings"] = sorted(s["pings"], key=lambda p: p["ping_id"])

@@ -138,7 +138,6 @@ class MemoryLiveStore:
     async def connected(self, session_id: str) -> set[str]:
         return set(self._presence[session_id].tabs) if session_id in self._presence else set()
 
-
     async def refresh(self, session_id: str, tabs: list[tuple[str, str]]) -> None:
         """Sockets of this process never expire: they end with a disconnect or with the process."""
 
