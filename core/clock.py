@@ -1,7 +1,8 @@
 """Where the time comes from: one small protocol, so that the rules and the tests can be handed a clock.
 
-Nothing reads it yet: the actions still call `core.model.utcnow()` themselves. A later stage threads a
-`Clock` through the service, so that tests step a fake clock instead of sleeping on the wall clock.
+The Hub builds one (the wall clock unless `create_app` is handed another) and gives it to the actions,
+the ticker and the views; the pure rules take `now` as an argument. Tests hand in a fake clock and step
+it instead of sleeping on the wall clock (tests/clock.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The wall clock: what `core.model.utcnow()` reads."""
+    """The wall clock (`core.model.utcnow()` reads it too)."""
 
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from core.clock import SystemClock
+
 Role = Literal["admin", "instructor", "support", "participant"]
 STAFF_ROLES: frozenset[str] = frozenset({"admin", "instructor", "support"})
 CONDUCT_ROLES: frozenset[str] = frozenset({"admin", "instructor"})  # run the session, pings, marks
@@ -18,9 +20,12 @@ TicketState = Literal["waiting", "claimed", "resolved", "unresolved"]
 PingKind = Literal["poll", "pulse", "rating", "text", "attention"]
 PlatformStatus = Literal["ok", "degraded", "down"]
 
+_SYSTEM_CLOCK = SystemClock()
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The wall clock, for code that is handed no clock (the HTTP side, the CLI); the live session reads its `Clock`."""
+    return _SYSTEM_CLOCK.now()
 
 
 def iso(t: datetime | None) -> str | None:

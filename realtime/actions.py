@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from core import attendance, helpdesk, lifecycle, payloads, pings, sheet
+from core.clock import Clock
 from core.errors import Conflict, Invalid, NotFound, RateLimited
 from core.model import (
     Actor,
@@ -35,7 +36,6 @@ from core.model import (
     room_participant,
     room_participants,
     room_staff,
-    utcnow,
 )
 from persistence import repo
 from persistence.identity import new_id
@@ -72,6 +72,7 @@ class Actions:
         writer: Writer,
         sessionmaker: async_sessionmaker[DbSession],
         limiter: MovingWindowRateLimiter,
+        clock: Clock,
         presence_changed: Callable[[str, str], None],
         results_changed: Callable[[str, str], None],
         publish_now: Callable[[Sequence[Emit]], Awaitable[None]] | None = None,
@@ -80,6 +81,8 @@ class Actions:
         self.writer = writer
         self._db = sessionmaker
         self._limiter = limiter
+        # Every action reads the time here, once, and hands it to the core: tests step a fake clock.
+        self.clock = clock
         self._presence_changed = presence_changed  # (session, participant): batched to staff
         self._results_changed = results_changed  # (session, ping): throttled to staff
         # With several processes, events of one session must leave in the order its state changed
@@ -130,13 +133,13 @@ class Actions:
     # ------------------------------------------------------------ lifecycle
 
     async def create_session(self, state: SessionState) -> SessionState:
-        now = utcnow()
+        now = self.clock.now()
         await self.writer.submit(lambda db: repo.create_session(db, state=state, now=now))
         return state
 
     async def start(self, session_id: str) -> SessionState:
         async with self.session(session_id) as s:
-            started, events = lifecycle.start(s, utcnow())
+            started, events = lifecycle.start(s, self.clock.now())
             if started is s:
                 pending = None
             else:
@@ -157,7 +160,7 @@ class Actions:
 
     async def close(self, session_id: str) -> SessionState:
         """Close: end open pings and tickets, save the attendance sheet; closing again changes nothing."""
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             if s.status == "closed":
                 pending = None
@@ -208,7 +211,7 @@ class Actions:
     # ------------------------------------------------------------ roster and attendance
 
     async def add_participants(self, session_id: str, people: list[tuple[str, str]]) -> list[Member]:
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             lifecycle.require_open(s)
             ids = (new_id() for _ in people)
@@ -225,7 +228,7 @@ class Actions:
 
     async def checkin(self, actor: Actor, session_id: str, p: payloads.Checkin) -> Member:
         assert actor.participant_id is not None
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             member = await self.store.member(session_id, actor.participant_id)
             if member is None:
@@ -276,7 +279,7 @@ class Actions:
             )
 
     async def mark(self, session_id: str, p: payloads.Mark) -> None:
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             member = await self.store.member(session_id, p.participant_id)
             if member is None:
@@ -297,13 +300,13 @@ class Actions:
                 order = {m.id: i for i, m in enumerate(await self.read(repo.members, session_id=session_id))}
                 return sorted(saved, key=lambda r: order.get(r["participant_id"], 0))
         async with self._db() as db:
-            return await _sheet(db, state, utcnow())
+            return await _sheet(db, state, self.clock.now())
 
     # ------------------------------------------------------------ presence
 
     async def connected(self, session_id: str, participant_id: str, connection_id: str, process_id: str) -> None:
         """A participant's socket opened: record it; the first tab makes them connected."""
-        now = utcnow()
+        now = self.clock.now()
         await self.ensure_loaded(session_id)
         async with self.store.lock(session_id):
             first = await self.store.attach(session_id, participant_id, connection_id)
@@ -329,7 +332,7 @@ class Actions:
         self, session_id: str, participant_id: str, connection_id: str, *, record: bool = True
     ) -> None:
         """A participant's socket closed: the last tab makes them disconnected."""
-        now = utcnow()
+        now = self.clock.now()
         async with self.store.lock(session_id):
             last = await self.store.detach(session_id, participant_id, connection_id)
             pending = (
@@ -345,7 +348,7 @@ class Actions:
     # ------------------------------------------------------------ pings
 
     async def launch_ping(self, session_id: str, p: payloads.PingLaunch) -> Ping:
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             ping = pings.launch(
                 s,
@@ -371,7 +374,7 @@ class Actions:
     async def answer_ping(self, actor: Actor, session_id: str, p: payloads.PingAnswer) -> None:
         assert actor.participant_id is not None
         pid = actor.participant_id
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id):
             ping = await self.store.ping(session_id, p.ping_id, with_answers=False)
             if ping is None:
@@ -390,7 +393,7 @@ class Actions:
 
     async def close_ping(self, session_id: str, ping_id: str) -> dict[str, Any]:
         """Close a ping; closing twice answers the same results."""
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id):
             ping = await self.store.ping(session_id, ping_id)
             if ping is not None:
@@ -418,7 +421,7 @@ class Actions:
 
     async def open_ticket(self, actor: Actor, session_id: str, p: payloads.HelpOpen) -> Ticket:
         assert actor.participant_id is not None
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             lifecycle.require_open(s)
             tickets = await self.store.tickets(session_id)
@@ -448,7 +451,7 @@ class Actions:
         await self._change_ticket(session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None))
 
     async def _change_ticket(self, session_id: str, ticket_id: str, change: Callable[[Ticket], Ticket]) -> None:
-        now = utcnow()
+        now = self.clock.now()
         async with self.session(session_id) as s:
             tickets = await self.store.tickets(session_id)
             current = next((t for t in tickets if t.id == ticket_id), None)
@@ -486,7 +489,7 @@ class Actions:
                     author=actor.name,
                     role=actor.role,
                     text=p.text,
-                    sent_at=utcnow(),
+                    sent_at=self.clock.now(),
                 )
                 event = Emit("chat", message.view(), room_all(session_id))
                 pending = await self._write(session_id, repo.add_chat(session_id=session_id, message=message), [event])

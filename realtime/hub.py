@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from core import attendance, lifecycle, payloads
 from core.bounds import is_id
+from core.clock import Clock, SystemClock
 from core.errors import AppError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from core.model import (
     CONDUCT_ROLES,
@@ -41,7 +42,6 @@ from core.model import (
     room_participant,
     room_participants,
     room_staff,
-    utcnow,
 )
 from core.settings import Settings
 from persistence import repo
@@ -107,8 +107,16 @@ class EventSpec:
 class Hub:
     """One per process: owns the Socket.IO server, the writer and the background loops."""
 
-    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[DbSession], store: LiveStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[DbSession],
+        store: LiveStore,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
+        # One clock for the actions, the ticker and the views (tests hand in a fake one).
+        self.clock: Clock = clock if clock is not None else SystemClock()
         self.store = store
         self._db = sessionmaker
         clustered = settings.redis_url is not None
@@ -147,6 +155,7 @@ class Hub:
             writer=self.writer,
             sessionmaker=sessionmaker,
             limiter=limiter,
+            clock=self.clock,
             presence_changed=self._presence_changed,
             results_changed=self._results_changed,
             publish_now=self._send if clustered else None,
@@ -173,7 +182,7 @@ class Hub:
         if self.settings.redis_url is None:
             # The embedded default is one process: every connection still open in the database was
             # left by a process that died, and ends where it was last known alive.
-            await self.writer.submit(lambda db: repo.end_stale_connections(db, alive_before=utcnow()))
+            await self.writer.submit(lambda db: repo.end_stale_connections(db, alive_before=self.clock.now()))
         elif not self.sio.manager_initialized:
             # Start the fan-out listener now, not at the first socket: an event sent before it (a
             # presence batch after an HTTP roster change) would open a Redis client that the
@@ -197,7 +206,7 @@ class Hub:
         # One write ends every socket of this process; closing them then writes nothing more.
         self._stopping = True
         await self.writer.submit(
-            lambda db: repo.end_stale_connections(db, alive_before=utcnow(), process_id=PROCESS_ID)
+            lambda db: repo.end_stale_connections(db, alive_before=self.clock.now(), process_id=PROCESS_ID)
         )
         await self.writer.stop()
         for conn_sid, _ in list(self.sio.manager.get_participants("/", None)):
@@ -319,17 +328,21 @@ class Hub:
         members = await self.store.members(session_id)
         connected = await self.store.connected(session_id)
         changes = [m.presence(m.id in connected) for m in members if m.id in participant_ids]
-        event = {"changes": changes, "counts": views.counts(members, connected), **views.checkin_code(state)}
+        event = {
+            "changes": changes,
+            "counts": views.counts(members, connected),
+            **views.checkin_code(state, self.clock.now()),
+        }
         await self.sio.emit("presence", event, room=room_staff(session_id))
 
     # ------------------------------------------------------------ the ticker
 
     async def _tick_forever(self) -> None:
-        last_keepalive = last_refresh = utcnow()
-        last_autoclose = utcnow() - timedelta(days=1)
+        last_keepalive = last_refresh = self.clock.now()
+        last_autoclose = self.clock.now() - timedelta(days=1)
         while True:
             await asyncio.sleep(self.settings.ticker_seconds)
-            now = utcnow()
+            now = self.clock.now()
             autoclose = (now - last_autoclose).total_seconds() >= self.settings.auto_close_every_s
             async with self._db() as db:
                 # Scheduled sessions count from the opening of check-in: codes rotate, pings expire.
@@ -550,12 +563,12 @@ class Hub:
         P = payloads
 
         async def clock_sync(c: Conn, p: P.ClockSync) -> dict[str, Any]:
-            return {"t0": p.t0, "server": int(utcnow().timestamp() * 1000)}
+            return {"t0": p.t0, "server": int(self.clock.now().timestamp() * 1000)}
 
         async def session_state(c: Conn, p: P.Empty) -> dict[str, Any]:
             state = await a.ensure_loaded(c.session_id)
             last_seq = await self.store.chat_last_seq(c.session_id)
-            return await views.session_state(self.store, c.actor, state, last_seq)
+            return await views.session_state(self.store, c.actor, state, last_seq, self.clock.now())
 
         async def checkin(c: Conn, p: P.Checkin) -> dict[str, Any]:
             m = await a.checkin(c.actor, c.session_id, p)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from core import attendance, helpdesk, pings
-from core.model import Actor, Member, SessionState, iso, utcnow
+from core.model import Actor, Member, SessionState, iso
 from persistence.live.base import LiveStore
 
 
@@ -22,25 +23,26 @@ def counts(members: list[Member], connected: set[str]) -> dict[str, int]:
     }
 
 
-def checkin_code(session: SessionState) -> dict[str, Any]:
-    """The current check-in code for staff screens, when the session asks for one."""
+def checkin_code(session: SessionState, now: datetime) -> dict[str, Any]:
+    """The check-in code shown at `now` on staff screens, when the session asks for one."""
     if session.checkin_secret is None:
         return {}
-    now = utcnow()
     return {
         "checkin_code": attendance.code_at(session.checkin_secret, now),
         "checkin_code_expires_at": iso(attendance.code_expires_at(now)),
     }
 
 
-async def session_state(store: LiveStore, actor: Actor, session: SessionState, last_seq: int) -> dict[str, Any]:
-    """The `session:state` answer for this actor."""
+async def session_state(
+    store: LiveStore, actor: Actor, session: SessionState, last_seq: int, now: datetime
+) -> dict[str, Any]:
+    """The `session:state` answer for this actor, as it stands at `now`."""
     sid = session.id
     state: dict[str, Any] = {
         "session": session.public(),
         "platform": {"status": session.platform_status, "message": session.platform_message},
         "last_seq": last_seq,
-        "server_time": iso(utcnow()),
+        "server_time": iso(now),
     }
     open_pings = sorted(await store.open_pings(sid), key=lambda p: p.launched_at)
     tickets = await store.tickets(sid)
@@ -64,5 +66,5 @@ async def session_state(store: LiveStore, actor: Actor, session: SessionState, l
     state["counts"] = counts(members, connected)
     state["pings"] = [{**pings.view(p), **pings.results(p)} for p in open_pings]
     state["tickets"] = helpdesk.queue_view(tickets)["tickets"]
-    state.update(checkin_code(session))
+    state.update(checkin_code(session, now))
     return state

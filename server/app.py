@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.clock import Clock
 from core.errors import AppError, Unavailable
 from core.settings import Settings
 from persistence.db import create_engine, migrate, sessionmaker
@@ -85,10 +86,13 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return json(Unavailable("internal error; try again").body(), 503)
 
 
-def create_app(settings: Settings) -> Any:
-    """The whole server for these settings; resources open and close in the lifespan."""
+def create_app(settings: Settings, clock: Clock | None = None) -> Any:
+    """The whole server for these settings; resources open and close in the lifespan.
+
+    `clock`: where the live session reads the time (the wall clock unless a test hands in its own).
+    """
     engine = create_engine(settings.database_url)
-    hub = Hub(settings, sessionmaker(engine), create_live_store(settings.redis_url))
+    hub = Hub(settings, sessionmaker(engine), create_live_store(settings.redis_url), clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
