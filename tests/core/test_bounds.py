@@ -1,0 +1,17 @@
+"""core.bounds: which identifiers could name anything the server made."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import bounds
+
+
+@pytest.mark.parametrize("value", ["a", "A-z_09", "x" * 64, "0f" * 16])
+def test_ids(value: str) -> None:
+    assert bounds.is_id(value)
+
+
+@pytest.mark.parametrize("value", ["", "x" * 65, "a b", "a/b", "é", "\na", "../x"])
+def test_not_ids(value: str) -> None:
+    assert not bounds.is_id(value)

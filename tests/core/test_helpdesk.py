@@ -1,0 +1,64 @@
+"""core.helpdesk: one open ticket each, positions among the waiting, claim, resolve, end at close."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import helpdesk
+from core.errors import Conflict
+from core.model import room_participant
+from tests.core.factories import at, ticket
+
+
+def positions(tickets: list) -> dict[str, int | None]:  # type: ignore[type-arg]
+    return {t.id: t.position for t in tickets}
+
+
+def test_positions_count_the_waiting_in_arrival_order_and_tell_whose_place_moved() -> None:
+    queue = [ticket("c", "p3", at(3)), ticket("a", "p1", at(1)), ticket("b", "p2", at(2))]
+    numbered, events = helpdesk.renumber(queue)
+    assert positions(numbered) == {"a": 1, "b": 2, "c": 3}
+    assert [(e.event, e.room) for e in events] == [("help:ticket", room_participant(p)) for p in ("p1", "p2", "p3")]
+
+    claimed = [helpdesk.claim(t, "Sam") if t.id == "a" else t for t in numbered]
+    renumbered, events = helpdesk.renumber(claimed)
+    assert positions(renumbered) == {"a": None, "b": 1, "c": 2}
+    assert [e.payload["position"] for e in events] == [1, 2]  # only those whose place moved
+
+    again, events = helpdesk.renumber(renumbered)
+    assert positions(again) == positions(renumbered) and events == []
+
+
+def test_one_open_ticket_per_participant() -> None:
+    open_one = ticket("a", "p1", at(1))
+    with pytest.raises(Conflict, match="already have an open ticket") as e:
+        helpdesk.open_ticket(
+            [open_one], ticket_id="b", participant_id="p1", name="P", category="x", text="t", now=at(2)
+        )
+    assert e.value.extra["ticket_id"] == "a"
+    resolved = helpdesk.resolve(open_one, "Sam", None)
+    new = helpdesk.open_ticket(
+        [resolved], ticket_id="b", participant_id="p1", name="P", category="x", text="t", now=at(2)
+    )
+    assert (new.state, new.created_at, new.position) == ("waiting", at(2), None)
+
+
+def test_claim_and_resolve() -> None:
+    t = ticket("a", "p1", at(1), position=1)
+    claimed = helpdesk.claim(t, "Sam")
+    assert (claimed.state, claimed.claimed_by, claimed.position) == ("claimed", "Sam", None)
+    with pytest.raises(Conflict, match="the ticket is claimed"):
+        helpdesk.claim(claimed, "Kim")
+    done = helpdesk.resolve(claimed, "Kim", "fixed")
+    assert (done.state, done.claimed_by, done.note) == ("resolved", "Sam", "fixed")  # the claimer keeps it
+    assert helpdesk.resolve(t, "Kim", None).claimed_by == "Kim"
+    with pytest.raises(Conflict, match="the ticket is resolved"):
+        helpdesk.resolve(done, "Kim", None)
+
+
+def test_close_ends_open_tickets_unresolved_and_the_queue_shows_only_open_ones() -> None:
+    waiting, claimed = ticket("a", "p1", at(1), position=1), ticket("b", "p2", at(0), state="claimed")
+    ended = helpdesk.end_unresolved(waiting)
+    assert (ended.state, ended.position) == ("unresolved", None)
+    view = helpdesk.queue_view([waiting, ended, claimed])
+    assert [t["ticket_id"] for t in view["tickets"]] == ["b", "a"]  # type: ignore[index]
