@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import socketio
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -51,7 +50,7 @@ from persistence.writer import Writer
 from realtime import fastjson, views
 from realtime.actions import CHAT_HISTORY_PAGE, Actions
 from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
-from realtime.sioserver import LogThrottle, SocketServer
+from realtime.sioserver import LogThrottle, Refused, SocketServer
 from realtime.transport import SWEEP_S
 
 log = logging.getLogger("companion.hub")
@@ -423,20 +422,11 @@ class Hub:
         self.sio.on("*", self._on_unknown)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        origin = environ.get("HTTP_ORIGIN")
-        if origin is not None and origin.rstrip("/") != self.settings.public_url:
-            # A page of another site must not open a socket that rides on a staff member's cookie.
-            log.warning("connect refused: origin %s is not %s", origin, self.settings.public_url)
-            raise socketio.exceptions.ConnectionRefusedError(
-                f"origin {origin} is not allowed: open the companion from {self.settings.public_url}"
-            )
         try:
-            conn = await self._authenticate(auth, environ.get("HTTP_COOKIE", ""))
+            conn = await self._admit(environ, auth)
         except AppError as e:
-            raise socketio.exceptions.ConnectionRefusedError(e.message) from None
-        except (SQLAlchemyError, RedisError, OSError):
-            log.exception("connect: database or redis unavailable")
-            raise socketio.exceptions.ConnectionRefusedError("the service is unavailable; try again") from None
+            # The one place a connect is refused: the client gets the error's code and message.
+            raise Refused(e) from None
         self._conns[sid] = conn
         actor, session_id = conn.actor, conn.session_id
         # Sockets are closed through these rooms, which the server keeps itself (revocation,
@@ -452,6 +442,19 @@ class Hub:
             await self.sio.enter_room(sid, room)
         if actor.participant_id is not None:
             await self.actions.connected(session_id, actor.participant_id, sid, PROCESS_ID)
+
+    async def _admit(self, environ: dict[str, Any], auth: Any) -> Conn:
+        """Who is connecting, to which session; an AppError says why not."""
+        origin = environ.get("HTTP_ORIGIN")
+        if origin is not None and origin.rstrip("/") != self.settings.public_url:
+            # A page of another site must not open a socket that rides on a staff member's cookie.
+            log.warning("connect refused: origin %s is not %s", origin, self.settings.public_url)
+            raise Forbidden(f"origin {origin} is not allowed: open the companion from {self.settings.public_url}")
+        try:
+            return await self._authenticate(auth, environ.get("HTTP_COOKIE", ""))
+        except (SQLAlchemyError, RedisError, OSError):
+            log.exception("connect: database or redis unavailable")
+            raise Unavailable("the service is unavailable; try again") from None
 
     async def _authenticate(self, auth: Any, cookie: str = "") -> Conn:
         if not isinstance(auth, dict):

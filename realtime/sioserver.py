@@ -69,6 +69,23 @@ class LogThrottle:
             self._last.clear()
 
 
+def refusal(error: AppError) -> dict[str, Any]:
+    """A refused connect's CONNECT_ERROR data: the error's code and message (docs/protocol.md, Refusals).
+
+    The code is there twice: at the top for any Socket.IO client, and under `data`, which is all the
+    Socket.IO JavaScript client hands a page besides the message (as `err.data`).
+    """
+    return {"message": error.message, "code": error.code, "data": {"code": error.code}}
+
+
+class Refused(socketio.exceptions.ConnectionRefusedError):  # type: ignore[misc]
+    """Raised by a connect handler: python-socketio sends `error_args` as the CONNECT_ERROR data."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.message)
+        self.error_args = refusal(error)
+
+
 class TextPacket(packet.Packet):  # type: ignore[misc]
     """Socket.IO packets without binary attachments: nothing is scanned for bytes on the way out."""
 
@@ -131,7 +148,7 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
             if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
                 await self._malformed(eio_sid, "second CONNECT", data)
             elif not await self.charge(eio_sid):
-                await self._connect_error(eio_sid, pkt.namespace, RateLimited("too many connect attempts").message)
+                await self._connect_error(eio_sid, pkt.namespace, RateLimited("too many connect attempts"))
             else:
                 await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif pkt.packet_type == packet.DISCONNECT:
@@ -166,7 +183,7 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
             return
         if raw is not None and raw.startswith("0"):
             # A CONNECT that does not decode: the protocol's answer to a connect that failed.
-            await self._connect_error(eio_sid, None, "malformed CONNECT packet")
+            await self._connect_error(eio_sid, None, Invalid("malformed CONNECT packet"))
         elif ack_id is not None and namespace is not None and self.manager.sid_from_eio_sid(eio_sid, namespace):
             await self._answer(eio_sid, namespace, ack_id, Invalid(f"malformed packet: {what}"))
 
@@ -192,9 +209,9 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
                 eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=ack_id, data=[error.ack()])
             )
 
-    async def _connect_error(self, eio_sid: str, namespace: str | None, message: str) -> None:
+    async def _connect_error(self, eio_sid: str, namespace: str | None, error: AppError) -> None:
         await self._send_packet(
-            eio_sid, self.packet_class(packet.CONNECT_ERROR, data={"message": message}, namespace=namespace)
+            eio_sid, self.packet_class(packet.CONNECT_ERROR, data=refusal(error), namespace=namespace)
         )
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:

@@ -8,8 +8,18 @@ import { setText } from './dom.js';
 
 // Long enough for a busy server's write to commit, short enough to tell a person something went wrong.
 const ACK_TIMEOUT_MS = 10_000;
-// A refusal that says "try again" (database or live state briefly away) is retried after this long.
+// A refusal coded `unavailable` (database or live state briefly away) is retried after this long.
 const REFUSED_RETRY_MS = 15_000;
+
+// What a person is told for each refusal code (docs/protocol.md, Refusals); the server's message follows.
+const REFUSAL_TEXT = {
+  unauthorized: 'Your link is no longer valid (or you are signed out)',
+  forbidden: 'This link does not give access to this session',
+  not_found: 'This session does not exist',
+  invalid: 'The connection request was not understood',
+  unavailable: 'The service is briefly unavailable; trying again shortly',
+  rate_limited: 'Too many connection attempts',
+};
 
 const OFFLINE = Object.freeze({
   ok: false,
@@ -24,7 +34,7 @@ const TIMED_OUT = Object.freeze({
  * token: the link's token, or null for staff signed in with a passkey (the session cookie then rides
  * along with the handshake).
  * indicator: the element that shows the state (its data-state is connecting|online|reconnecting|refused).
- * notices: from notices.js, to explain a refusal; onRefused(message): the page's own reaction.
+ * notices: from notices.js, to explain a refusal; onRefused({code, message}): the page's own reaction.
  */
 export function createConnection({ sessionId, token, indicator, notices, onRefused = () => {} }) {
   const socket = io({
@@ -74,11 +84,14 @@ export function createConnection({ sessionId, token, indicator, notices, onRefus
       showState('reconnecting', 'Reconnecting…');
       return;
     }
-    // Refused by the server, whose message says why (unknown or revoked token, another session...).
+    // Refused by the server: its code says what to do (the Socket.IO client hands over the CONNECT_ERROR's
+    // `data`, where the server puts the code), its message says why.
+    const code = err.data?.code ?? 'invalid';
+    const text = REFUSAL_TEXT[code] ?? 'The server refused the connection';
     showState('refused', `Not connected: ${err.message}`);
-    notices.error(`The server refused the connection: ${err.message}`);
-    onRefused(err.message);
-    if (/try again/i.test(err.message) && retryTimer === null) {
+    notices.error(`${text}: ${err.message}`);
+    onRefused({ code, message: err.message });
+    if (code === 'unavailable' && retryTimer === null) {
       retryTimer = setTimeout(() => {
         retryTimer = null;
         showState('connecting', 'Connecting…');

@@ -38,8 +38,10 @@ export function startPage({ staff = false } = {}) {
     showProblem('This link is incomplete: open the full link you were given (it ends with #token=…).');
     return null;
   }
-  const onRefused = (message) => {
-    if (!token) {
+  // Signing in is the way out of a refusal for who you are (no or an expired session, a disabled
+  // person, someone else's session), not of one for a server that is briefly away.
+  const onRefused = ({ code, message }) => {
+    if (!token && (code === 'unauthorized' || code === 'forbidden')) {
       const here = window.location.pathname;
       showProblem(`Not signed in: ${message}`, { href: `/login?next=${encodeURIComponent(here)}`, text: 'Sign in with your passkey' });
     }
