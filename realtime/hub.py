@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -337,12 +339,16 @@ class Hub:
     # ------------------------------------------------------------ the ticker
 
     async def _tick_forever(self) -> None:
-        last_keepalive = last_refresh = self.clock.now()
-        last_autoclose = self.clock.now() - timedelta(days=1)
+        # What is due is decided by the session's clock (`now`); how often the ticker does its chores
+        # is the process's own affair, on the monotonic clock: a refresh must beat the live store's
+        # TTL, which runs on real time, however a test moves its clock.
+        last_keepalive = last_refresh = time.monotonic()
+        last_autoclose = -math.inf
         while True:
             await asyncio.sleep(self.settings.ticker_seconds)
             now = self.clock.now()
-            autoclose = (now - last_autoclose).total_seconds() >= self.settings.auto_close_every_s
+            tick = time.monotonic()
+            autoclose = tick - last_autoclose >= self.settings.auto_close_every_s
             async with self._db() as db:
                 # Scheduled sessions count from the opening of check-in: codes rotate, pings expire.
                 watched = await repo.sessions_to_watch(db, starting_before=now + lifecycle.CHECKIN_OPENS_BEFORE)
@@ -356,12 +362,12 @@ class Hub:
                     # must not stop the others: logged, and tried again at the next tick.
                     self._tick_failures.warning(s.id, "ticker: session %s failed", s.id, exc_info=True)
             if autoclose:
-                last_autoclose = now
-            if (now - last_refresh).total_seconds() >= REFRESH_S:
-                last_refresh = now
+                last_autoclose = tick
+            if tick - last_refresh >= REFRESH_S:
+                last_refresh = tick
                 await self._refresh_presence()
-            if (now - last_keepalive).total_seconds() >= KEEPALIVE_SECONDS:
-                last_keepalive = now
+            if tick - last_keepalive >= KEEPALIVE_SECONDS:
+                last_keepalive = tick
                 await self._keep_alive(now)
 
     async def _sweep_forever(self) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import Class, Client, Server, iso_in, start_server
+from tests.clock import FakeClock
+from tests.clocked import clock_at_now, clocked_server
+from tests.support import Class, Client, Server, iso_in
 
 
 def when(value: str) -> datetime:
@@ -325,17 +327,36 @@ async def test_every_change_after_close_conflicts(klass: Class) -> None:
 # ---------------------------------------------------------------- going live by itself
 
 
-async def test_session_goes_live_by_itself_at_its_expected_start(server: Server) -> None:
+@pytest.fixture
+async def clock() -> FakeClock:
+    return clock_at_now()
+
+
+@pytest.fixture
+async def clocked(tmp_path: Path, backing: dict[str, Any], clock: FakeClock) -> AsyncIterator[Server]:
+    """The usual test server, its live session reading `clock`."""
+    async with clocked_server(tmp_path, clock, ticker_seconds=0.2, **backing) as srv:
+        yield srv
+
+
+async def test_session_goes_live_by_itself_at_its_expected_start(clocked: Server, clock: FakeClock) -> None:
     """A scheduled session goes live at its expected start; everyone connected is told."""
-    session = await server.session(starts_at=iso_in(2 / 60))
+    server = clocked
+    session = await server.session(starts_at=iso_in(10))
     [person] = await server.participants(session["id"], 1)
     admin = await server.connect(server.admin_token, session["id"])
     participant = await server.connect(person["token"])
     state = await participant.call("session:state", {})
     assert state["session"]["status"] == "scheduled" and state["session"]["started_at"] is None
+    clock.set(when(session["starts_at"]) - timedelta(seconds=1))
+    assert (await participant.call("session:state", {}))["session"]["status"] == "scheduled"
+    # starts_at is shown to the millisecond and kept to the microsecond: 1 ms on, it is past.
+    start = when(session["starts_at"]) + timedelta(milliseconds=1)
+    clock.set(start)
     for client in (admin, participant):
         event = await client.wait_for("session", lambda s: s["status"] == "live", timeout=15)
         assert when(event["started_at"]) >= when(session["starts_at"])
+    assert when(event["started_at"]) == start
     r = await server.api("GET", f"/api/sessions/{session['id']}")
     assert r.json()["status"] == "live" and r.json()["started_at"] == event["started_at"]
 
@@ -343,41 +364,41 @@ async def test_session_goes_live_by_itself_at_its_expected_start(server: Server)
 # ---------------------------------------------------------------- auto-close
 
 
-# A one-minute session that started this long ago ends 5 s from now: time to connect first.
-STARTED_MINUTES_AGO = 55 / 60
+# A one-minute session that started this long ago: its end is a minute away on the fake clock,
+# which stands still while the test connects, and then moves past it.
+STARTED_MINUTES_AGO = 0.5
 
 
 @pytest.fixture
-async def closing_server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
+async def closing_server(tmp_path: Path, backing: dict[str, Any], clock: FakeClock) -> AsyncIterator[Server]:
     """A server that closes empty sessions as soon as their scheduled end has passed."""
-    srv, uv, task = await start_server(
-        tmp_path, ticker_seconds=0.2, auto_close_grace_minutes=0, auto_close_every_s=0.2, **backing
-    )
-    try:
+    async with clocked_server(
+        tmp_path, clock, ticker_seconds=0.2, auto_close_grace_minutes=0, auto_close_every_s=0.2, **backing
+    ) as srv:
         yield srv
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
-async def test_auto_close_closes_an_empty_session_past_its_end(closing_server: Server) -> None:
+async def test_auto_close_closes_an_empty_session_past_its_end(closing_server: Server, clock: FakeClock) -> None:
     """A session past its scheduled end with nobody connected is closed by the server."""
     server = closing_server
     session = await server.session(starts_at=iso_in(-STARTED_MINUTES_AGO), duration_minutes=1)
     await server.participants(session["id"], 2)
     admin = await server.connect(server.admin_token, session["id"])
+    await admin.wait_for("session", lambda s: s["status"] == "live")  # the ticker started it
+    assert (await admin.call("session:state", {}))["session"]["status"] == "live"
+    end = when(session["starts_at"]) + timedelta(minutes=1, milliseconds=1)
+    clock.set(end)
     event = await admin.wait_for("session", lambda s: s["status"] == "closed", timeout=20)
-    assert event["closed_at"] is not None
+    assert event["closed_at"] is not None and when(event["closed_at"]) == end
     r = await server.api("GET", f"/api/sessions/{session['id']}")
     assert r.json()["status"] == "closed"
     sheet = (await server.api("GET", f"/api/sessions/{session['id']}/attendance")).json()["rows"]
     assert [row["status"] for row in sheet] == ["absent", "absent"]
 
 
-async def test_auto_close_spares_a_session_with_a_connected_participant(closing_server: Server) -> None:
+async def test_auto_close_spares_a_session_with_a_connected_participant(
+    closing_server: Server, clock: FakeClock
+) -> None:
     """A session past its end stays open while a participant is connected, and closes once they leave."""
     server = closing_server
     busy = await server.session(starts_at=iso_in(-STARTED_MINUTES_AGO), duration_minutes=1)
@@ -385,6 +406,7 @@ async def test_auto_close_spares_a_session_with_a_connected_participant(closing_
     participant = await server.connect(person["token"])
     empty = await server.session(starts_at=iso_in(-STARTED_MINUTES_AGO), duration_minutes=1)
     watcher = await server.connect(server.admin_token, empty["id"])
+    clock.advance(minutes=1)
     await watcher.wait_for("session", lambda s: s["status"] == "closed", timeout=20)
     await asyncio.sleep(1.0)  # several more ticker rounds, each checking auto-close
     r = await server.api("GET", f"/api/sessions/{busy['id']}")
