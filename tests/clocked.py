@@ -17,7 +17,7 @@ from typing import Any
 
 from tests import support
 from tests.clock import FakeClock
-from tests.support import Server
+from tests.support import Class, Server
 
 
 @asynccontextmanager
@@ -42,3 +42,16 @@ async def clocked_server(tmp: Path, clock: FakeClock, **overrides: Any) -> Async
 def clock_at_now() -> FakeClock:
     """A fake clock that starts at the wall clock's now, so HTTP-side and live-side times agree until it moves."""
     return FakeClock(datetime.now(UTC))
+
+
+async def class_on(server: Server) -> Class:
+    """As the `klass` fixture (tests/conftest.py): a session in 10 minutes, 3 participants and 3 staff connected."""
+    session = await server.session()
+    people = await server.participants(session["id"], 3)
+    instructor_token = await server.token("instructor", "Iris Instructor", "teacher@example.org")
+    support_token = await server.token("support", "Sam Support", "support@example.org")
+    admin = await server.connect(server.admin_token, session["id"])
+    instructor = await server.connect(instructor_token, session["id"])
+    support_ = await server.connect(support_token, session["id"])
+    participants = [await server.connect(p["token"]) for p in people]
+    return Class(server, session, people, admin, instructor, support_, participants)

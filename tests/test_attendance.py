@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.clock import FakeClock
+from tests.clocked import clock_at_now, clocked_server
 from tests.support import Class, Client, Server, iso_in
 
 
@@ -257,8 +260,21 @@ async def test_a_mark_overrides_the_checkin(klass: Class) -> None:
 # ---------------------------------------------------------------- the sheet
 
 
-async def test_sheet_after_close(server: Server) -> None:
+@pytest.fixture
+async def clock() -> FakeClock:
+    return clock_at_now()
+
+
+@pytest.fixture
+async def clocked(tmp_path: Path, backing: dict[str, Any], clock: FakeClock) -> AsyncIterator[Server]:
+    """The usual test server, its live session reading `clock`: time present passes when the test says."""
+    async with clocked_server(tmp_path, clock, ticker_seconds=0.2, **backing) as srv:
+        yield srv
+
+
+async def test_sheet_after_close(clocked: Server, clock: FakeClock) -> None:
     """The saved sheet: statuses, check-in, first/last seen, minutes present and pings answered."""
+    server = clocked
     session = await server.session()
     people = await server.participants(session["id"], 4)
     admin = await server.connect(server.admin_token, session["id"])
@@ -271,7 +287,7 @@ async def test_sheet_after_close(server: Server) -> None:
     await p0.call("ping:answer", {"ping_id": first["ping_id"], "answer": 4})
     await p0.call("ping:answer", {"ping_id": second["ping_id"], "answer": True})
     await p1.call("ping:answer", {"ping_id": second["ping_id"], "answer": True})
-    await asyncio.sleep(1.5)  # long enough to count as time present
+    clock.advance(minutes=5)  # time present
     closed = (await admin.call("session:close", {}))["session"]
 
     rows = await sheet(server, session["id"])
@@ -289,6 +305,7 @@ async def test_sheet_after_close(server: Server) -> None:
         assert when(r["first_seen"]) <= when(started["started_at"])
         assert when(r["last_seen"]) == when(closed["closed_at"])
         assert 0 < r["minutes_present"] <= span + 0.01
+        assert r["minutes_present"] == span == 5.0  # connected before the start: the whole session
     never = rows[3]
     assert never["first_seen"] is None and never["last_seen"] is None and never["minutes_present"] == 0
     csv = await server.api("GET", f"/api/sessions/{session['id']}/attendance.csv")
@@ -298,11 +315,12 @@ async def test_sheet_after_close(server: Server) -> None:
     await p2.close()
 
 
-async def test_connected_but_never_checked_in_is_absent(server: Server) -> None:
+async def test_connected_but_never_checked_in_is_absent(clocked: Server, clock: FakeClock) -> None:
     """Whoever never checked in and was not marked is absent, however long they were connected."""
+    server = clocked
     session, people, admin, [p0] = await class_of(server, 1)
     await admin.call("session:start", {})
-    await asyncio.sleep(1.5)
+    clock.advance(minutes=2)
     await admin.call("session:close", {})
     [row] = await sheet(server, session["id"])
     assert row["participant_id"] == people[0]["id"]
@@ -310,19 +328,21 @@ async def test_connected_but_never_checked_in_is_absent(server: Server) -> None:
     assert (await p0.call("session:state", {}))["me"]["status"] == "absent"
 
 
-async def test_the_sheet_does_not_change_after_close(server: Server) -> None:
+async def test_the_sheet_does_not_change_after_close(clocked: Server, clock: FakeClock) -> None:
     """A disconnect after close leaves the saved sheet as it was."""
+    server = clocked
     session, people, admin, [p0, p1] = await class_of(server)
     await p0.call("attendance:checkin", {})
     await admin.call("session:start", {})
-    await asyncio.sleep(1.0)
+    clock.advance(minutes=1)
     await admin.call("session:close", {})
     before = await sheet(server, session["id"])
     assert before[0]["status"] == "present" and before[0]["minutes_present"] > 0
     left = fresh(admin, lambda e: (change_for(e, people[0]["id"]) or {}).get("connected") is False)
     await p0.close()
     await admin.wait_for("presence", left)
-    await asyncio.sleep(1.0)
+    clock.advance(minutes=1)  # a sheet computed anew would now count another minute
+    await asyncio.sleep(1.0)  # writes after the disconnect have landed
     assert await sheet(server, session["id"]) == before
     assert refused(await p1.call("attendance:checkin", {}), "conflict")
     assert await sheet(server, session["id"]) == before

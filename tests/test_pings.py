@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 
+from tests.clock import FakeClock
+from tests.clocked import class_on, clock_at_now, clocked_server
 from tests.support import Class, Client
 
 # Each connection may send 20 events a second; loops of refused calls pause to stay under it.
@@ -417,19 +420,32 @@ async def test_close_refusals(klass: Class) -> None:
     assert ack["ok"] is True and ack["results"]["answered"] == 1
 
 
+@pytest.fixture
+async def clocked_klass(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[tuple[Class, FakeClock]]:
+    """The `klass` fixture's class on a server whose live session reads a FakeClock."""
+    clock = clock_at_now()
+    async with clocked_server(tmp_path, clock, ticker_seconds=0.2, **backing) as server:
+        yield await class_on(server), clock
+
+
 @pytest.mark.parametrize("status", ["scheduled", "live"])
-async def test_a_ping_with_seconds_closes_by_itself(klass: Class, status: str) -> None:
-    """A ping launched with `seconds: 1` closes on its own: `ping:closed`, final results, then conflict."""
+async def test_a_ping_with_seconds_closes_by_itself(clocked_klass: tuple[Class, FakeClock], status: str) -> None:
+    """A ping launched with `seconds: 30` closes on its own: `ping:closed`, final results, then conflict."""
+    klass, clock = clocked_klass
     if status == "live":
         started = await klass.instructor.call("session:start", {})
         assert started["session"]["status"] == "live"
-    ping_id = await launch(klass.instructor, "attention", seconds=1)
+    launched = clock.now()
+    ping_id = await launch(klass.instructor, "attention", seconds=30)
     await answer(klass.participants[0], ping_id, True)
+    clock.advance(seconds=29.999)
+    await answer(klass.participants[2], ping_id, True)  # still open, whatever the ticker did meanwhile
+    clock.set(launched + timedelta(seconds=30))
     for p in klass.participants:
         assert await p.wait_for("ping:closed", timeout=5) == {"ping_id": ping_id}
     for s in staff(klass):
         r = await results_of(s, ping_id, closed=True)
-        assert r["tally"] == {"yes": 1} and r["total"] == 3
+        assert r["tally"] == {"yes": 2} and r["total"] == 3
     await refused(klass.participants[1], "ping:answer", {"ping_id": ping_id, "answer": True}, "conflict")
     state = await klass.participants[1].call("session:state", {})
     assert state["pings"] == []
