@@ -1,16 +1,51 @@
-"""Live state in this process's memory: the embedded default, and the twin the tests compare."""
+"""Live state in this process's memory: the embedded default, and the twin the tests compare.
+
+Like the Redis store, it hands out copies: a read is a snapshot and a write replaces. A caller that
+changes what it read without writing it back changes nothing here either, so code that would lose
+a change (or race past the session lock) under Redis loses it under the memory store too, where
+the tests see it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import operator
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from limits.aio.storage import MemoryStorage, Storage
 
 from core.model import Member, Ping, SessionState, Ticket
 from persistence.live.base import AbstractLock, Snapshot, roster_order
+
+T = TypeVar("T", SessionState, Member, Ticket)
+
+
+def _copier(cls: type[T]) -> Callable[[T], T]:
+    """A shallow copy of one of the flat live classes (their fields are values, or replaced whole).
+
+    Built from the fields once: reading them with one attrgetter and calling the class is about
+    three times as fast as `dataclasses.replace`, which matters for the roster (2,000 members
+    copied on every presence batch cost 0.9 ms this way, 3.9 ms with `replace`).
+    """
+    get = operator.attrgetter(*(f.name for f in fields(cls)))
+    return lambda obj: cls(*get(obj))
+
+
+_session = _copier(SessionState)
+_member = _copier(Member)
+_ticket = _copier(Ticket)
+_ping_fields = operator.attrgetter(*(f.name for f in fields(Ping) if f.name not in ("answers", "seen")))
+
+
+def _ping(ping: Ping, *, with_answers: bool = True) -> Ping:
+    """A copy of a ping; its answers and who saw it are copied too (they change in place here)."""
+    copy = Ping(*_ping_fields(ping))
+    if with_answers:
+        copy.answers, copy.seen = dict(ping.answers), set(ping.seen)
+    return copy
 
 
 @dataclass(slots=True)
@@ -45,10 +80,10 @@ class MemoryLiveStore:
 
     async def load(self, snapshot: Snapshot) -> None:
         self._live[snapshot.session.id] = _Live(
-            session=snapshot.session,
-            members={m.id: m for m in snapshot.members},
-            pings={p.id: p for p in snapshot.open_pings},
-            tickets=list(snapshot.tickets),
+            session=_session(snapshot.session),
+            members={m.id: _member(m) for m in snapshot.members},
+            pings={p.id: _ping(p) for p in snapshot.open_pings},
+            tickets=[_ticket(t) for t in snapshot.tickets],
             chat_index=dict(snapshot.chat_index),
             last_seq=snapshot.last_seq,
         )
@@ -61,30 +96,34 @@ class MemoryLiveStore:
 
     async def session(self, session_id: str) -> SessionState | None:
         live = self._live.get(session_id)
-        return live.session if live else None
+        return _session(live.session) if live else None
 
     async def set_session(self, state: SessionState) -> None:
-        self._get(state.id).session = state
+        self._get(state.id).session = _session(state)
 
     async def member(self, session_id: str, participant_id: str) -> Member | None:
-        return self._get(session_id).members.get(participant_id)
+        member = self._get(session_id).members.get(participant_id)
+        return _member(member) if member else None
 
     async def members(self, session_id: str) -> list[Member]:
-        return sorted(self._get(session_id).members.values(), key=roster_order)
+        return [_member(m) for m in sorted(self._get(session_id).members.values(), key=roster_order)]
 
     async def set_member(self, session_id: str, member: Member) -> None:
-        self._get(session_id).members[member.id] = member
+        self._get(session_id).members[member.id] = _member(member)
 
     async def open_pings(self, session_id: str) -> list[Ping]:
-        return list(self._get(session_id).pings.values())
+        return [_ping(p) for p in self._get(session_id).pings.values()]
 
     async def ping(self, session_id: str, ping_id: str, *, with_answers: bool = True) -> Ping | None:
-        return self._get(session_id).pings.get(ping_id)
+        """A ping; without its answers and who saw it when the caller needs only the ping (answering:
+        copying a class's answers for each answer would cost the square of the class)."""
+        ping = self._get(session_id).pings.get(ping_id)
+        return _ping(ping, with_answers=with_answers) if ping else None
 
     async def set_ping(self, session_id: str, ping: Ping) -> None:
         pings = self._get(session_id).pings
         if ping.is_open:
-            pings[ping.id] = ping
+            pings[ping.id] = _ping(ping)
         else:
             pings.pop(ping.id, None)
 
@@ -102,10 +141,10 @@ class MemoryLiveStore:
         return changed
 
     async def tickets(self, session_id: str) -> list[Ticket]:
-        return list(self._get(session_id).tickets)
+        return [_ticket(t) for t in self._get(session_id).tickets]
 
     async def set_tickets(self, session_id: str, tickets: list[Ticket]) -> None:
-        self._get(session_id).tickets = list(tickets)
+        self._get(session_id).tickets = [_ticket(t) for t in tickets]
 
     async def chat_lookup(self, session_id: str, author_key: str, client_id: str) -> tuple[str, int] | None:
         return self._get(session_id).chat_index.get((author_key, client_id))

@@ -123,8 +123,44 @@ async def test_evict_forgets_the_state_but_not_who_is_connected(store: LiveStore
     assert await store.connected("s1") == {"m1"}
 
 
+async def test_reads_are_snapshots_and_writes_replace(store: LiveStore) -> None:
+    """Changing what a read returned changes nothing until it is written back, in either store."""
+    await store.load(_snapshot())
+    session, member = await store.session("s1"), await store.member("s1", "m1")
+    (roster_member, _), (ping,), (ticket,) = (
+        await store.members("s1"),
+        await store.open_pings("s1"),
+        await store.tickets("s1"),
+    )
+    one_ping = await store.ping("s1", "q1")
+    assert session is not None and member is not None and one_ping is not None
+    session.delay_minutes = 9
+    member.mark = "absent"
+    roster_member.mark = "absent"
+    ping.answers["m2"] = 0
+    ping.seen.add("m3")
+    one_ping.answers["m2"] = 0
+    ticket.state = "closed"
+    fresh = _snapshot()
+    assert await store.session("s1") == fresh.session
+    assert {m.id: m for m in await store.members("s1")} == {m.id: m for m in fresh.members}
+    assert await store.open_pings("s1") == fresh.open_pings
+    assert await store.tickets("s1") == fresh.tickets
+
+    # What was written is kept as it was when written, not as the writer goes on to change it.
+    session.delay_minutes = 3
+    await store.set_session(session)
+    session.delay_minutes = 4
+    assert (await store.session("s1")).delay_minutes == 3  # type: ignore[union-attr]
+
+
 async def test_lock_serialises_read_modify_write(store: LiveStore) -> None:
-    """Increments under the session lock from many tasks lose nothing."""
+    """Increments under the session lock from many tasks lose nothing (and without it they would).
+
+    Each task reads, yields to the others, then writes what it read plus one: a lock that does not
+    keep the next task from reading before this one writes loses increments, on either store, since
+    a read is a snapshot there (a store that handed out its live objects would pass without a lock).
+    """
     await store.load(_snapshot())
 
     async def bump() -> None:
