@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from core.errors import HTTP_STATUS
 from core.settings import Settings
-from server import api
 from server.app import create_app
 from server.openapi import document
 from tests.support import Server, iso_in
@@ -230,38 +228,106 @@ def test_the_contract_rows_are_documented_with_who_may(doc: dict[str, Any]) -> N
 # ---------------------------------------------------------------- the document and the routes agree
 
 
+# What the app serves that is no API call: the pages, as a browser opens them, and their files.
+PAGES = {
+    ("GET", "/"),
+    ("GET", "/login"),
+    ("GET", "/enroll"),
+    ("GET", "/home"),
+    ("GET", "/join/{session_id}"),
+    ("GET", "/dashboard/{session_id}"),
+    ("GET", "/support/{session_id}"),
+    ("GET", "/static"),
+}
+
+
 def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, method, _ in operations(doc)}
 
 
-def served(routes: list[Any]) -> set[tuple[str, str]]:
-    """(METHOD, path) of every Starlette route (HEAD comes with GET and is not listed)."""
+def served(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
+    """(METHOD, path) of every route the app routes to, inside mounts too (HEAD comes with GET).
+
+    A mount that is no router (the static files) is listed as a GET of its path.
+    """
     out = set()
     for route in routes:
-        if isinstance(route, Route) and route.methods:
-            out |= {(m, route.path) for m in route.methods if m != "HEAD"}
+        if isinstance(route, Route):
+            assert route.methods, route.path
+            out |= {(m, prefix + route.path) for m in route.methods if m != "HEAD"}
+        elif isinstance(route, Mount):
+            inner = served(route.routes, prefix + route.path)
+            out |= inner or {("GET", prefix + route.path)}
+        else:
+            raise AssertionError(f"a route of an unknown kind: {route!r}")
     return out
 
 
-def test_the_api_table_and_the_document_agree(doc: dict[str, Any]) -> None:
-    """Every route of server.api.routes() is documented, and the document has nothing extra for it."""
-    table = served(api.routes())
-    assert table >= {(m.upper(), p) for m, p in CONTRACT}
-    assert table <= documented(doc)
-
-
-def test_every_api_route_of_the_real_app_is_documented_and_vice_versa(tmp_path: Path, doc: dict[str, Any]) -> None:
-    """Walk the app create_app builds: its /api and /healthz routes and the document's paths are the same."""
+@pytest.fixture(scope="module")
+def real_routes(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
+    """What the app create_app builds routes to (not the table the document is made from)."""
     settings = Settings.from_env(
-        {"COMPANION_DATA_DIR": str(tmp_path), "COMPANION_SECRET_KEY": "openapi-test-secret-0123456789-abcdefgh"}
+        {
+            "COMPANION_DATA_DIR": str(tmp_path_factory.mktemp("openapi")),
+            "COMPANION_SECRET_KEY": "openapi-test-secret-0123456789-abcdefgh",
+        }
     )
     asgi = create_app(settings)
     starlette = asgi.other_asgi_app.app  # socketio.ASGIApp -> SecurityHeaders -> Starlette
-    real = served(starlette.routes)
-    api_routes = {(m, p) for m, p in real if (p.startswith("/api/") or p == "/healthz") and p != SELF}
-    assert len(api_routes) >= len(CONTRACT)
-    assert api_routes - documented(doc) == set(), "served but not documented"
-    assert documented(doc) - real == set(), "documented but not served"
+    return served(starlette.routes)
+
+
+def test_the_contract_calls_are_served_and_documented(doc: dict[str, Any], real_routes: set[tuple[str, str]]) -> None:
+    """Each call of the contract's table is a route of the real app and an operation of the document."""
+    contract = {(m.upper(), p) for m, p in CONTRACT}
+    assert contract - real_routes == set(), "in the contract but not served"
+    assert contract - documented(doc) == set(), "in the contract but not documented"
+
+
+def test_every_route_of_the_real_app_is_documented_or_a_page(
+    doc: dict[str, Any], real_routes: set[tuple[str, str]]
+) -> None:
+    """Walk the app create_app builds: what it serves, less the pages, is exactly what the document lists."""
+    assert PAGES <= real_routes, "a page named here is no longer served"
+    assert real_routes - PAGES - {("GET", SELF)} - documented(doc) == set(), "served but not documented"
+    assert documented(doc) - real_routes == set(), "documented but not served"
+    assert documented(doc) & PAGES == set()
+
+
+def test_served_finds_what_a_document_would_miss() -> None:
+    """The walk above sees a route added beside the table and one inside a mount (so agreement means something)."""
+
+    async def endpoint(request: Any) -> Any:
+        raise AssertionError("never called")
+
+    extra = [Route("/api/extra", endpoint, methods=["POST"]), Mount("/api/v2", routes=[Route("/x", endpoint)])]
+    assert served(extra) == {("POST", "/api/extra"), ("GET", "/api/v2/x")}
+
+
+async def test_every_documented_operation_is_answered_by_the_server(server: Server, doc: dict[str, Any]) -> None:
+    """A request to each documented operation, with real identifiers, reaches a handler (no router 404 or 405)
+    and answers one of the statuses the document lists for it."""
+    session = await server.session()
+    r = await server.api("POST", "/api/tokens", {"role": "support", "name": "Sam"})
+    assert r.status_code == 201, r.text
+    values = {
+        "session_id": session["id"],
+        "token_id": r.json()["id"],
+        "passkey_id": "pk-none",
+        "email": "nobody@example.org",
+    }
+    # Closing and revoking last: what they change must not change the answers of the others.
+    order = sorted(operations(doc), key=lambda o: (o[0].endswith("/close") or "{token_id}" in o[0], o[0], o[1]))
+    for path, method, op in order:
+        url = re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+        body = {} if "requestBody" in op else None
+        r = await server.api(method.upper(), url, body)
+        where = f"{method.upper()} {path}: {r.status_code} {r.text[:200]}"
+        assert r.status_code != 405, where
+        assert not (r.status_code == 404 and r.json()["error"]["message"] == "Not Found"), where
+        assert str(r.status_code) in op["responses"], where
+    r = await server.api("GET", "/api/no-such-call")
+    assert r.status_code == 404 and r.json()["error"]["message"] == "Not Found"  # what a route missing answers
 
 
 # ---------------------------------------------------------------- schemas judge bodies as the server does
