@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import func, select
+
+from persistence.db import create_engine
+from persistence.models import Connection
 from tests.support import Class, Client
 
 
@@ -37,6 +42,27 @@ def staff_of(klass: Class) -> list[Client]:
 async def roster_entry(client: Client, participant_id: str) -> dict[str, Any]:
     state = await client.call("session:state", {})
     return next(r for r in state["participants"] if r["participant_id"] == participant_id)
+
+
+async def open_tabs(klass: Class, participant_id: str) -> int:
+    """How many sockets of this participant the server's database has open (not ended)."""
+    engine = create_engine(klass.server.settings.database_url)
+    try:
+        async with engine.connect() as db:
+            open_ = select(func.count()).where(
+                Connection.participant_id == participant_id, Connection.ended_at.is_(None)
+            )
+            return int((await db.execute(open_)).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def until(read: Callable[[], Awaitable[int]], expected: int, timeout: float = 5) -> None:
+    """Wait until read() answers expected (polled: a database row has no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while (got := await read()) != expected:
+        assert time.monotonic() < deadline, f"still {got}, not {expected}, after {timeout}s"
+        await asyncio.sleep(0.01)
 
 
 async def test_staff_see_a_participant_connect_check_in_and_leave(klass: Class) -> None:
@@ -95,12 +121,16 @@ async def test_a_participant_with_two_tabs_stays_connected_until_both_close(klas
     assert (await second_tab.call("session:state", {}))["me"]["participant_id"] == pid
 
     first_left = fresh(klass.admin, shows(pid, connected=False))
+    assert await open_tabs(klass, pid) == 2
     await first_tab.close()
-    # Something that IS reported, after the first tab's close: another participant leaving.
+    # The server has handled the first tab's close once its connection row is ended (it ends the
+    # row after deciding whether the participant left). Only then does another participant leave:
+    # a change about the first tab would be queued before that one, so it would arrive in the
+    # same batch or an earlier one, and the other participant's change is the positive signal.
+    await until(lambda: open_tabs(klass, pid), 1)
     other_left = fresh(klass.admin, shows(klass.people[1]["id"], connected=False))
     await klass.participants[1].close()
     await klass.admin.wait_for("presence", other_left)
-    await asyncio.sleep(0.3)  # more than a presence batch
     assert not any(first_left(e) for e in klass.admin.of("presence"))
     assert (await roster_entry(klass.admin, pid))["connected"] is True
     assert (await klass.admin.call("session:state", {}))["counts"]["connected"] == 2
