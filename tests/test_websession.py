@@ -7,8 +7,8 @@ import logging
 import os
 import re
 import sys
-import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,12 @@ import socketio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
+from sqlalchemy import select
 
 from core.settings import Settings, SettingsError
 from persistence import staff_repo
 from persistence.db import create_engine, sessionmaker
+from persistence.models import Base, StaffInvitation, StaffSession, UTCDateTime
 from tests.staff_flows import Browser, begin_enrol, enrol, enrolled, invite, new_browser, sign_in
 from tests.support import Client, Server, free_port, start_server
 
@@ -226,36 +228,64 @@ async def test_logout_without_a_session_is_harmless(server: Server) -> None:
     assert r.status_code == 200 and r.json() == {"signed_out": True}
 
 
-async def test_idle_sessions_end_and_activity_keeps_them(tmp_path: Path) -> None:
-    """With a 2 s idle limit: requests 1.2 s apart keep the session; 2.5 s of silence ends it."""
-    async for srv in own_server(tmp_path, session_idle_s=2):
-        b = await enrolled(srv, "ada@example.org")
-        for _ in range(3):
-            await asyncio.sleep(1.2)
-            assert (await b.me()).status_code == 200
-        await asyncio.sleep(2.5)
-        r = await b.me()
-        assert r.status_code == 401 and "without activity" in r.json()["error"]["message"]
-        r = await b.me()
-        assert r.status_code == 401  # ended for good, not just late
-        assert (await sign_in(b)).status_code == 200
-        await b.close()
+async def back_in_time(server: Server, row_type: type[Base], by: timedelta, **match: Any) -> None:
+    """Move every time of the matching rows `by` into the past: as if that much time had gone by for them.
+
+    The server reads the clock once per request and compares it with these rows, so this stands
+    for waiting (without a wall-clock sleep, and with the production limits, not tiny ones).
+    """
+    times = [c.name for c in row_type.__table__.columns if isinstance(c.type, UTCDateTime)]
+    assert times, row_type.__name__
+    engine = create_engine(server.settings.database_url)
+    try:
+        async with sessionmaker(engine)() as db, db.begin():
+            rows = (await db.execute(select(row_type).filter_by(**match))).scalars().all()
+            assert rows, (row_type.__name__, match)
+            for row in rows:
+                for name in times:
+                    if getattr(row, name) is not None:
+                        setattr(row, name, getattr(row, name) - by)
+    finally:
+        await engine.dispose()
 
 
-async def test_sessions_end_at_their_absolute_expiry_whatever_the_activity(tmp_path: Path) -> None:
-    """With a 2 s maximum length, a busy session still ends after 2 s."""
-    async for srv in own_server(tmp_path, session_absolute_s=2):
-        b = await enrolled(srv, "ada@example.org")
-        # The browser drops the cookie at its Max-Age; the server must refuse it all the same.
-        kept = {"cookie": f"companion_session={b.cookie}"}
-        started = time.monotonic()
-        while time.monotonic() - started < 1.5:
-            assert (await srv.http.get("/api/me", headers=kept)).status_code == 200
-            await asyncio.sleep(0.3)
-        await asyncio.sleep(0.8)
-        r = await srv.http.get("/api/me", headers=kept)
-        assert r.status_code == 401 and "maximum length" in r.json()["error"]["message"]
-        await b.close()
+def session_id_of(b: Browser) -> str:
+    assert b.cookie is not None
+    return b.cookie.partition(".")[0]
+
+
+async def test_idle_sessions_end_and_activity_keeps_them(server: Server) -> None:
+    """Requests less than the idle limit apart keep the session, past the limit in all; silence ends it."""
+    b = await enrolled(server, "ada@example.org")
+    idle = timedelta(seconds=server.settings.session_idle_s)
+    for _ in range(3):  # 3 x 0.7 of the limit: more than the limit in all, kept by the requests between
+        await back_in_time(server, StaffSession, idle * 0.7, id=session_id_of(b))
+        assert (await b.me()).status_code == 200
+    await back_in_time(server, StaffSession, idle + timedelta(seconds=1), id=session_id_of(b))
+    r = await b.me()
+    assert r.status_code == 401 and "without activity" in r.json()["error"]["message"]
+    r = await b.me()
+    assert r.status_code == 401  # ended for good, not just late
+    assert (await sign_in(b)).status_code == 200
+    await b.close()
+
+
+async def test_sessions_end_at_their_absolute_expiry_whatever_the_activity(server: Server) -> None:
+    """A busy session (never idle) still ends at its maximum length."""
+    b = await enrolled(server, "ada@example.org")
+    # The browser drops the cookie at its Max-Age; the server must refuse it all the same.
+    kept = {"cookie": f"companion_session={b.cookie}"}
+    absolute = timedelta(seconds=server.settings.session_absolute_s)
+    step = timedelta(seconds=server.settings.session_idle_s) * 0.9
+    gone = timedelta(0)
+    while gone + step < absolute:
+        await back_in_time(server, StaffSession, step, id=session_id_of(b))
+        gone += step
+        assert (await server.http.get("/api/me", headers=kept)).status_code == 200
+    await back_in_time(server, StaffSession, absolute - gone, id=session_id_of(b))
+    r = await server.http.get("/api/me", headers=kept)
+    assert r.status_code == 401 and "maximum length" in r.json()["error"]["message"]
+    await b.close()
 
 
 # ---------------------------------------------------------------- disabling a staff member
@@ -375,13 +405,16 @@ async def test_invitation_used_between_begin_and_finish_is_refused(server: Serve
     await two.close()
 
 
-async def test_invitation_expires(tmp_path: Path) -> None:
-    """A link older than its lifetime is refused as expired."""
-    async for srv in own_server(tmp_path, invitation_ttl_s=1):
-        token = await invite(srv, "ada@example.org")
-        await asyncio.sleep(1.2)
-        r = await srv.http.post("/api/enrol/begin", json={"token": token})
-        assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
+async def test_invitation_expires(server: Server) -> None:
+    """A link older than its lifetime is refused as expired (and not a second sooner)."""
+    token = await invite(server, "ada@example.org")
+    ttl = timedelta(seconds=server.settings.invitation_ttl_s)
+    await back_in_time(server, StaffInvitation, ttl - timedelta(seconds=30), email="ada@example.org")
+    r = await server.http.post("/api/enrol/begin", json={"token": token})
+    assert r.status_code == 200, r.text
+    await back_in_time(server, StaffInvitation, timedelta(seconds=31), email="ada@example.org")
+    r = await server.http.post("/api/enrol/begin", json={"token": token})
+    assert r.status_code == 401 and "expired" in r.json()["error"]["message"]
 
 
 async def test_invitations_are_for_admins_with_a_valid_role(server: Server) -> None:
