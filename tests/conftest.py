@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.services import Postgres, RedisServer
-from tests.support import Class, Server, start_server
+from tests.support import Class, Server, running_server
 
 CONFIGS = [c for c in os.environ.get("COMPANION_TEST_CONFIGS", "sqlite,postgresql").split(",") if c]
 
@@ -58,15 +58,8 @@ async def backing(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any
 
 @pytest.fixture
 async def server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
-    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2, **backing)
-    try:
+    async with running_server(tmp_path, ticker_seconds=0.2, **backing) as srv:
         yield srv
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ import socketio
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
-from tests.support import Server, start_server
+from tests.support import Server, running_server
 
 T = TypeVar("T")
 
@@ -97,22 +97,15 @@ async def fuzz_server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[
     """As the `server` fixture, with event budgets high enough that the fuzzers are not merely
     told `rate_limited` (the budgets themselves are tested in test_connections and test_passkeys);
     also the running Hub."""
-    srv, uv, task = await start_server(
+    async with running_server(
         tmp_path,
         ticker_seconds=0.2,
         events_per_second=100_000,
         staff_events_per_second=100_000,
         signin_attempts_per_minute=100_000,
         **backing,
-    )
-    try:
-        yield srv, hub_of(uv.config.app)
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
+    ) as srv:
+        yield srv, hub_of(srv.app)
 
 
 class StdJsonPacket(socketio.packet.Packet):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,45 @@ import httpx
 import socketio
 import uvicorn
 
+from core.errors import HTTP_STATUS
 from core.settings import Settings
 from server.app import create_app
 from server.cli import _create_token
+
+# Each connection may send 20 events a second (the contract's budget): a refusal expected from the
+# server is sent after this pause, so that a test sending many in a row is not told rate_limited.
+PAUSE = 0.06
+
+
+def ok(answer: Any) -> dict[str, Any]:
+    """The answer, a Socket.IO ack or an HTTP response, is a success; answers its body."""
+    if isinstance(answer, httpx.Response):
+        assert 200 <= answer.status_code < 300, (answer.status_code, answer.text[:300])
+        if not answer.content or not answer.headers.get("content-type", "").startswith("application/json"):
+            return {}
+        body = answer.json()
+        return dict(body) if isinstance(body, dict) else {"body": body}
+    assert isinstance(answer, dict) and answer.get("ok") is True, answer
+    return dict(answer)
+
+
+def refused(answer: Any, code: str, field: str | None = None, *, status: int | None = None) -> dict[str, Any]:
+    """The answer, a Socket.IO ack or an HTTP response, is a refusal with this code (an HTTP one with
+    the status the contract gives the code, unless `status` says otherwise), with a message naming
+    `field` when given; answers the ack, or the response's body."""
+    if isinstance(answer, httpx.Response):
+        expected = HTTP_STATUS[code] if status is None else status
+        assert answer.status_code == expected, (answer.status_code, answer.text[:300])
+        body = answer.json()
+    else:
+        assert isinstance(answer, dict) and answer.get("ok") is False, answer
+        body = answer
+    error = body["error"]
+    assert error["code"] == code, error
+    assert set(error) == {"code", "message"} and error["message"], error
+    if field is not None:
+        assert field in error["message"], error
+    return dict(body)
 
 
 def free_port() -> int:
@@ -54,6 +91,15 @@ class Client:
             return await self.sio.call(event, timeout=timeout)
         return await self.sio.call(event, data, timeout=timeout)
 
+    async def ok(self, event: str, data: Any = None) -> dict[str, Any]:
+        """Send an event that must succeed; answers the ack."""
+        return ok(await self.call(event, data))
+
+    async def refused(self, event: str, data: Any, code: str, field: str | None = None) -> dict[str, Any]:
+        """Send an event that must be refused with `code` (and a message naming `field`); answers the ack."""
+        await asyncio.sleep(PAUSE)
+        return refused(await self.call(event, data), code, field)
+
     def of(self, event: str) -> list[Any]:
         return [d for e, d in self.events if e == event]
 
@@ -87,6 +133,7 @@ class Server:
     admin_token: str
     http: httpx.AsyncClient
     clients: list[Client] = field(default_factory=list)
+    app: Any = None  # the ASGI app it serves (tests that look behind it find the Hub there)
 
     async def api(
         self, method: str, path: str, json: Any = None, token: str | None = None, **kw: Any
@@ -144,7 +191,14 @@ class Class:
         return str(self.session["id"])
 
 
-async def start_server(tmp: Path, **overrides: Any) -> tuple[Server, uvicorn.Server, asyncio.Task[None]]:
+async def start_server(
+    tmp: Path, *, public_host: str | None = None, **overrides: Any
+) -> tuple[Server, uvicorn.Server, asyncio.Task[None]]:
+    """A server on a free port, its settings from the environment a deployment would give, then overrides.
+
+    `public_host` makes http://HOST:PORT its public URL and the address clients (and browsers) use;
+    the test's own HTTP client always goes to 127.0.0.1.
+    """
     port = free_port()
     env = {
         "COMPANION_DATA_DIR": str(tmp),
@@ -153,14 +207,15 @@ async def start_server(tmp: Path, **overrides: Any) -> tuple[Server, uvicorn.Ser
     }
     if overrides.get("redis_url"):
         env["COMPANION_REDIS_URL"] = overrides.pop("redis_url")
+    if public_host is not None:
+        env["COMPANION_PUBLIC_URL"] = f"http://{public_host}:{port}"
     settings = Settings.from_env(env, port=port)
     if overrides:
-        from dataclasses import replace
-
         settings = replace(settings, **overrides)
     _, admin = await _create_token(settings, "admin", "Root Admin", None)
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host="127.0.0.1",
         port=port,
         lifespan="on",
@@ -177,5 +232,24 @@ async def start_server(tmp: Path, **overrides: Any) -> tuple[Server, uvicorn.Ser
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    return Server(url, settings, admin, httpx.AsyncClient(base_url=url, timeout=10)), uv, task
+    assert uv.started, "the server did not start in 4 s"
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
+    return Server(f"http://{public_host or '127.0.0.1'}:{port}", settings, admin, http, app=app), uv, task
+
+
+@contextlib.asynccontextmanager
+async def running_server(tmp: Path, **overrides: Any) -> AsyncIterator[Server]:
+    """A running server (see start_server for the overrides), stopped with its clients at the end.
+
+    The one way the tests start a server: the `server` fixture is `running_server(tmp_path,
+    ticker_seconds=0.2, **backing)`; a test that needs other settings names them here.
+    """
+    srv, uv, task = await start_server(tmp, **overrides)
+    try:
+        yield srv
+    finally:
+        for c in srv.clients:
+            await c.close()
+        await srv.http.aclose()
+        uv.should_exit = True
+        await task

@@ -30,7 +30,7 @@ from tests.browser import (
     open_tab,
     serve_from_cache,
 )
-from tests.support import Server, start_server
+from tests.support import Server, running_server
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
@@ -46,15 +46,8 @@ AGENDA = [
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Server]:
     """A real server on SQLite with a fast ticker."""
-    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2)
-    try:
+    async with running_server(tmp_path, ticker_seconds=0.2) as srv:
         yield srv
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 @pytest.fixture

@@ -14,30 +14,15 @@ import re
 import signal
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from core.settings import Settings
-from server.app import create_app
-from server.cli import _create_token
-from tests.browser import axe_violations
-from tests.support import Server, free_port
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, axe_violations
+from tests.support import Server, free_port, running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # A platform authenticator with resident keys and user verification, as a laptop's.
 AUTHENTICATOR = {
     "protocol": "ctap2",
@@ -55,30 +40,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 async def site(tmp_path: Path) -> AsyncIterator[Server]:
-    """A server whose public URL is http://localhost:PORT."""
-    port = free_port()
-    env = {
-        "COMPANION_DATA_DIR": str(tmp_path),
-        "COMPANION_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'test.db'}",
-        "COMPANION_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-        "COMPANION_PUBLIC_URL": f"http://localhost:{port}",
-    }
-    settings = replace(Settings.from_env(env, port=port), ticker_seconds=0.2)
-    _, admin = await _create_token(settings, "admin", "Root Admin", None)
-    uv = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, lifespan="on", log_level="warning")
-    )
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.02)
-    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    try:
-        yield Server(settings.public_url, settings, admin, http)
-    finally:
-        await http.aclose()
-        uv.should_exit = True
-        await task
+    """A server whose public URL (and the address the browser opens) is http://localhost:PORT."""
+    async with running_server(tmp_path, public_host="localhost", ticker_seconds=0.2) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -10,10 +10,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.support import Class, Client, Server, start_server
-
-# Each connection may send 20 events a second; loops of refused calls pause to stay under it.
-PAUSE = 0.06
+from tests.support import Class, Client, Server, running_server
 
 NAMES = {"admin": "Root Admin", "instructor": "Iris Instructor", "support": "Sam Support"}
 
@@ -36,23 +33,6 @@ async def send(client: Client, text: str, client_id: str | None = None) -> dict[
     ack = await client.call("chat:send", {"client_id": client_id or cid(), "text": text})
     assert ack["ok"] is True, ack
     assert set(ack) == {"ok", "id", "seq"}, ack
-    return dict(ack)
-
-
-async def ok(client: Client, event: str, data: Any) -> dict[str, Any]:
-    ack = await client.call(event, data)
-    assert ack["ok"] is True, (event, data, ack)
-    return dict(ack)
-
-
-async def refused(client: Client, event: str, data: Any, code: str, field: str | None = None) -> dict[str, Any]:
-    """Send an event that must be refused with `code` (and a message naming `field`)."""
-    await asyncio.sleep(PAUSE)
-    ack = await client.call(event, data)
-    assert ack["ok"] is False, (event, data, ack)
-    assert ack["error"]["code"] == code, (event, data, ack)
-    if field is not None:
-        assert field in ack["error"]["message"], (event, data, ack)
     return dict(ack)
 
 
@@ -113,8 +93,8 @@ async def test_bad_texts_are_invalid(klass: Class, role: str) -> None:
     """Too long, blank after trimming, or not a string: `invalid` naming text; nothing is sent."""
     client = klass.participants[0] if role == "participant" else klass.instructor
     for text in BAD_TEXTS:
-        await refused(client, "chat:send", {"client_id": cid(), "text": text}, "invalid", "text")
-    await refused(client, "chat:send", {"client_id": cid()}, "invalid", "text")
+        await client.refused("chat:send", {"client_id": cid(), "text": text}, "invalid", "text")
+    await client.refused("chat:send", {"client_id": cid()}, "invalid", "text")
     ack = await send(client, "after the refusals")
     assert ack["seq"] == 1
     got = await chats_until(klass.admin, 1)
@@ -138,8 +118,8 @@ async def test_bad_client_ids_are_invalid(klass: Class) -> None:
     """client_id must be 8 to 64 letters, digits, - or _; anything else is `invalid` naming client_id."""
     p0 = klass.participants[0]
     for client_id in BAD_CLIENT_IDS:
-        await refused(p0, "chat:send", {"client_id": client_id, "text": "hi"}, "invalid", "client_id")
-    await refused(p0, "chat:send", {"text": "hi"}, "invalid", "client_id")
+        await p0.refused("chat:send", {"client_id": client_id, "text": "hi"}, "invalid", "client_id")
+    await p0.refused("chat:send", {"text": "hi"}, "invalid", "client_id")
     first = await send(p0, "eight", "abcdefgh")
     second = await send(p0, "sixty-four", "A-_" + "z9" * 30 + "0")
     assert (first["seq"], second["seq"]) == (1, 2)
@@ -151,8 +131,8 @@ async def test_bad_client_ids_are_invalid(klass: Class) -> None:
 async def test_non_object_payloads_are_invalid(klass: Class, payload: Any) -> None:
     """A list, a string or a number as chat:send or chat:history payload is `invalid`; the socket still works."""
     p0 = klass.participants[0]
-    await refused(p0, "chat:send", payload, "invalid", "payload")
-    await refused(p0, "chat:history", payload, "invalid", "payload")
+    await p0.refused("chat:send", payload, "invalid", "payload")
+    await p0.refused("chat:history", payload, "invalid", "payload")
     ack = await send(p0, "still here")
     assert ack["seq"] == 1
 
@@ -238,8 +218,8 @@ async def test_a_participant_may_send_five_in_five_seconds(klass: Class) -> None
     first = await send(p0, "one", first_id)
     for text in ["two", "three", "four", "five"]:
         await send(p0, text)
-    await refused(p0, "chat:send", {"client_id": cid(), "text": "six"}, "rate_limited")
-    history = await ok(p0, "chat:history", {})
+    await p0.refused("chat:send", {"client_id": cid(), "text": "six"}, "rate_limited")
+    history = await p0.ok("chat:history", {})
     assert [m["text"] for m in history["messages"]] == ["one", "two", "three", "four", "five"]
     # A resend of an acknowledged message is not a new message: it still answers.
     assert await send(p0, "one", first_id) == first
@@ -262,13 +242,13 @@ async def test_history_answers_what_was_sent_to_every_role(klass: Class) -> None
         await send(client, f"hello {i}")
     events = await chats_until(klass.admin, 6)
     for client in everyone(klass):
-        whole = await ok(client, "chat:history", {"after_seq": 0})
+        whole = await client.ok("chat:history", {"after_seq": 0})
         assert whole == {"ok": True, "messages": events, "more": False}
-        by_default = await ok(client, "chat:history", {})
+        by_default = await client.ok("chat:history", {})
         assert by_default["messages"] == events
-        tail = await ok(client, "chat:history", {"after_seq": 4})
+        tail = await client.ok("chat:history", {"after_seq": 4})
         assert tail["messages"] == events[4:] and tail["more"] is False
-        beyond = await ok(client, "chat:history", {"after_seq": 99})
+        beyond = await client.ok("chat:history", {"after_seq": 99})
         assert beyond["messages"] == [] and beyond["more"] is False
 
 
@@ -277,25 +257,18 @@ async def test_history_bad_after_seq_is_invalid(klass: Class, after_seq: Any) ->
     """after_seq must be a whole number from 0: otherwise `invalid` naming after_seq; the socket still works."""
     p0 = klass.participants[0]
     await send(p0, "something")
-    await refused(p0, "chat:history", {"after_seq": after_seq}, "invalid", "after_seq")
-    history = await ok(p0, "chat:history", {"after_seq": 0})
+    await p0.refused("chat:history", {"after_seq": after_seq}, "invalid", "after_seq")
+    history = await p0.ok("chat:history", {"after_seq": 0})
     assert [m["text"] for m in history["messages"]] == ["something"]
 
 
 @pytest.fixture
 async def roomy(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
     """A server whose per-connection event budget lets one client send hundreds of messages quickly."""
-    srv, uv, task = await start_server(
+    async with running_server(
         tmp_path, ticker_seconds=0.2, events_per_second=1000, staff_events_per_second=1000, **backing
-    )
-    try:
+    ) as srv:
         yield srv
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 async def test_history_pages_by_500_with_more(roomy: Server) -> None:
@@ -310,18 +283,18 @@ async def test_history_pages_by_500_with_more(roomy: Server) -> None:
         acks = await asyncio.gather(*(send(admin, f"text of {i}", i) for i in ids))
         sent.update({a["seq"]: i for a, i in zip(acks, ids, strict=True)})
     assert sorted(sent) == list(range(1, 506))
-    first = await ok(reader, "chat:history", {})
+    first = await reader.ok("chat:history", {})
     assert first["more"] is True
     assert [m["seq"] for m in first["messages"]] == list(range(1, 501))
     assert [m["client_id"] for m in first["messages"]] == [sent[s] for s in range(1, 501)]
-    rest = await ok(reader, "chat:history", {"after_seq": 500})
+    rest = await reader.ok("chat:history", {"after_seq": 500})
     assert rest["more"] is False
     assert [m["seq"] for m in rest["messages"]] == [501, 502, 503, 504, 505]
     assert [m["text"] for m in rest["messages"]] == [f"text of {sent[s]}" for s in range(501, 506)]
-    middle = await ok(reader, "chat:history", {"after_seq": 4})
+    middle = await reader.ok("chat:history", {"after_seq": 4})
     assert middle["more"] is True and [m["seq"] for m in middle["messages"]][:1] == [5]
     assert len(middle["messages"]) == 500
-    near_end = await ok(reader, "chat:history", {"after_seq": 5})
+    near_end = await reader.ok("chat:history", {"after_seq": 5})
     assert near_end["more"] is False and len(near_end["messages"]) == 500
     r = await roomy.api("GET", f"/api/sessions/{session['id']}/chat")
     assert [m["seq"] for m in r.json()["messages"]] == list(range(1, 506))
@@ -378,7 +351,7 @@ async def test_chat_never_reaches_another_session(klass: Class) -> None:
     for client in everyone(klass):
         got = await chats_until(client, 2)
         assert [m["text"] for m in got] == ["for klass only", "klass again"]
-    history = await ok(stranger, "chat:history", {})
+    history = await stranger.ok("chat:history", {})
     assert [m["text"] for m in history["messages"]] == ["for the other class"]
     r = await server.api("GET", f"/api/sessions/{other['id']}/chat")
     assert [m["text"] for m in r.json()["messages"]] == ["for the other class"]
@@ -391,8 +364,8 @@ async def test_after_close_chat_is_a_conflict_but_history_works(klass: Class) ->
     assert r.status_code == 200
     for client in everyone(klass):
         await client.wait_for("session", lambda s: s["status"] == "closed")
-        await refused(client, "chat:send", {"client_id": cid(), "text": "too late"}, "conflict")
-        history = await ok(client, "chat:history", {})
+        await client.refused("chat:send", {"client_id": cid(), "text": "too late"}, "conflict")
+        history = await client.ok("chat:history", {})
         assert [m["text"] for m in history["messages"]] == ["before close"]
         assert history["more"] is False
     r = await klass.server.api("GET", f"/api/sessions/{klass.id}/chat")
@@ -419,13 +392,13 @@ async def test_staff_set_platform_status_and_everyone_gets_it(klass: Class, role
 async def test_participants_may_not_set_platform_status(klass: Class) -> None:
     """A participant setting the platform status is `forbidden`, nothing is sent, the socket still works."""
     p0 = klass.participants[0]
-    await refused(p0, "platform:status", {"status": "down", "message": "it is all broken"}, "forbidden")
-    assert (await ok(p0, "chat:history", {}))["messages"] == []
-    await ok(klass.admin, "platform:status", {"status": "ok", "message": "all fine"})
+    await p0.refused("platform:status", {"status": "down", "message": "it is all broken"}, "forbidden")
+    assert (await p0.ok("chat:history", {}))["messages"] == []
+    await klass.admin.ok("platform:status", {"status": "ok", "message": "all fine"})
     for c in everyone(klass):
         await c.wait_for("platform", lambda p: p["message"] == "all fine")
         assert c.of("platform") == [{"status": "ok", "message": "all fine"}]
-    state = await ok(p0, "session:state", {})
+    state = await p0.ok("session:state", {})
     assert state["platform"] == {"status": "ok", "message": "all fine"}
 
 
@@ -446,28 +419,28 @@ BAD_PLATFORMS: list[tuple[Any, str]] = [
 async def test_bad_platform_payloads_are_invalid(klass: Class) -> None:
     """Unknown statuses, wrong types and non-object payloads are `invalid` naming the field; the socket still works."""
     for payload, field in BAD_PLATFORMS:
-        await refused(klass.support, "platform:status", payload, "invalid", field)
-    await ok(klass.support, "platform:status", {"status": "degraded", "message": "fine again"})
+        await klass.support.refused("platform:status", payload, "invalid", field)
+    await klass.support.ok("platform:status", {"status": "degraded", "message": "fine again"})
     await klass.participants[0].wait_for("platform")
     assert klass.participants[0].of("platform") == [{"status": "degraded", "message": "fine again"}]
 
 
 async def test_platform_message_is_optional(klass: Class) -> None:
     """Without a message, everyone gets the status with an empty message."""
-    await ok(klass.instructor, "platform:status", {"status": "degraded"})
+    await klass.instructor.ok("platform:status", {"status": "degraded"})
     for c in everyone(klass):
         assert await c.wait_for("platform") == {"status": "degraded", "message": ""}
 
 
 async def test_a_later_client_sees_the_platform_status_in_its_snapshot(klass: Class) -> None:
     """session:state of a client connecting after the change carries `platform` (and the session's copy)."""
-    await ok(klass.support, "platform:status", {"status": "down", "message": "Stream restarting"})
+    await klass.support.ok("platform:status", {"status": "down", "message": "Stream restarting"})
     await klass.participants[0].wait_for("platform")
     server = klass.server
     late = await server.connect(klass.people[1]["token"])
     late_staff = await server.connect(server.admin_token, klass.id)
     for client in [late, late_staff]:
-        state = await ok(client, "session:state", {})
+        state = await client.ok("session:state", {})
         assert state["platform"] == {"status": "down", "message": "Stream restarting"}
         assert state["session"]["platform_status"] == {"status": "down", "message": "Stream restarting"}
         assert client.of("platform") == []
@@ -477,10 +450,10 @@ async def test_a_later_client_sees_the_platform_status_in_its_snapshot(klass: Cl
 
 async def test_platform_status_after_close_is_a_conflict(klass: Class) -> None:
     """Once the session is closed, platform:status answers `conflict` and nothing is sent."""
-    await ok(klass.admin, "platform:status", {"status": "degraded", "message": "before"})
-    await ok(klass.instructor, "session:close", {})
-    await refused(klass.support, "platform:status", {"status": "down", "message": "after"}, "conflict")
+    await klass.admin.ok("platform:status", {"status": "degraded", "message": "before"})
+    await klass.instructor.ok("session:close", {})
+    await klass.support.refused("platform:status", {"status": "down", "message": "after"}, "conflict")
     await klass.participants[0].wait_for("session", lambda s: s["status"] == "closed")
-    state = await ok(klass.participants[0], "session:state", {})
+    state = await klass.participants[0].ok("session:state", {})
     assert state["platform"] == {"status": "degraded", "message": "before"}
     assert [p["message"] for p in klass.participants[0].of("platform")] == ["before"]

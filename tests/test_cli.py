@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import start_server
+from tests.support import running_server
 
 COMPANION = str(Path(sys.executable).with_name("companion"))
-SECRET = "test-secret-key-that-is-long-enough-0123456789"  # the one tests.support.start_server uses
+SECRET = "test-secret-key-that-is-long-enough-0123456789"  # the one tests.support.running_server uses
 
 
 async def test_demo_prints_links_that_open_a_working_class(tmp_path: Path) -> None:
@@ -37,9 +37,8 @@ async def test_demo_prints_links_that_open_a_working_class(tmp_path: Path) -> No
     links = re.findall(r"(http://\S+/(join|dashboard|support)/(\w+)#token=(\S+))", out)
     kinds = [kind for _, kind, _, _ in links]
     assert kinds.count("dashboard") == 1 and kinds.count("support") == 1 and kinds.count("join") == 5
-    srv, uv, task = await start_server(tmp_path)  # the same database and key as the demo's
-    assert srv.settings.secret_key == SECRET
-    try:
+    async with running_server(tmp_path) as srv:  # the same database and key as the demo's
+        assert srv.settings.secret_key == SECRET
         by_kind = {kind: (sid, token) for _, kind, sid, token in links}
         sid, token = by_kind["dashboard"]
         dashboard = await srv.connect(token, sid)
@@ -51,12 +50,6 @@ async def test_demo_prints_links_that_open_a_working_class(tmp_path: Path) -> No
         assert (await participant.call("attendance:checkin", {}))["status"] == "present"  # check-in is open
         page = await srv.http.get(f"/join/{sid}")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 def cli_env(tmp_path: Path) -> dict[str, str]:

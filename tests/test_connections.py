@@ -13,8 +13,6 @@ from tests.support import Class, Client, Server
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
-# Each connection may send 20 events a second; loops of refused calls pause to stay under it.
-PAUSE = 0.06
 EVENTS_PER_SECOND = 20
 
 
@@ -29,24 +27,6 @@ async def refusal(server: Server, auth: dict[str, Any] | None) -> str:
     assert len(messages) == 1, messages
     data = messages[0]
     return str(data["message"] if isinstance(data, dict) else data)
-
-
-async def ok(client: Client, event: str, data: Any) -> dict[str, Any]:
-    ack = await client.call(event, data)
-    assert ack["ok"] is True, (event, data, ack)
-    return dict(ack)
-
-
-async def refused(client: Client, event: str, data: Any, code: str, field: str | None = None) -> dict[str, Any]:
-    """Send an event that must be refused with `code` (and a message naming `field`)."""
-    await asyncio.sleep(PAUSE)
-    ack = await client.call(event, data)
-    assert ack["ok"] is False, (event, data, ack)
-    assert ack["error"]["code"] == code, (event, data, ack)
-    assert set(ack["error"]) == {"code", "message"} and ack["error"]["message"], ack
-    if field is not None:
-        assert field in ack["error"]["message"], (event, data, ack)
-    return dict(ack)
 
 
 async def works(client: Client) -> None:
@@ -115,7 +95,7 @@ async def test_instructor_of_another_session_is_refused(server: Server) -> None:
     message = await refusal(server, {"token": token, "session": theirs["id"]})
     assert "may not act in that session" in message
     client = await server.connect(token, mine["id"])
-    state = await ok(client, "session:state", {})
+    state = await client.ok("session:state", {})
     assert state["session"]["id"] == mine["id"]
 
 
@@ -143,7 +123,7 @@ async def test_participant_token_alone_connects_to_its_session(server: Server) -
     alone = await server.connect(people[0]["token"])
     named = await server.connect(people[1]["token"], session["id"])
     for client, person in [(alone, people[0]), (named, people[1])]:
-        state = await ok(client, "session:state", {})
+        state = await client.ok("session:state", {})
         assert state["session"]["id"] == session["id"]
         assert state["me"]["participant_id"] == person["id"]
         assert state["me"]["role"] == "participant"
@@ -155,7 +135,7 @@ async def test_admin_and_support_connect_to_any_session(server: Server, role: st
     session = await server.session(instructor_email="someone.else@example.org")
     token = server.admin_token if role == "admin" else await server.token("support", "Sam", "sam@example.org")
     client = await server.connect(token, session["id"])
-    state = await ok(client, "session:state", {})
+    state = await client.ok("session:state", {})
     assert state["session"]["id"] == session["id"] and state["me"]["role"] == role
 
 
@@ -165,10 +145,10 @@ async def test_admin_and_support_connect_to_any_session(server: Server, role: st
 async def test_unknown_event_answers_not_found(klass: Class) -> None:
     """An unknown event sent with an ack answers `not_found` naming it; the socket still works."""
     for client in [klass.participants[0], klass.admin]:
-        ack = await refused(client, "no:such-event", {"x": 1}, "not_found", "no:such-event")
+        ack = await client.refused("no:such-event", {"x": 1}, "not_found", "no:such-event")
         assert ack["ok"] is False
-        await refused(client, "chat:sendd", [1, 2], "not_found", "chat:sendd")
-        await refused(client, "nothing", None, "not_found", "nothing")
+        await client.refused("chat:sendd", [1, 2], "not_found", "chat:sendd")
+        await client.refused("nothing", None, "not_found", "nothing")
         await works(client)
 
 
@@ -198,10 +178,10 @@ async def test_non_object_payloads_are_invalid_for_every_event(klass: Class, pay
     """A list, a string or a number to any known event answers `invalid` naming payload; sockets still work."""
     clients = {"participant": klass.participants[0], "instructor": klass.instructor, "support": klass.support}
     for event, role in KNOWN_EVENTS:
-        await refused(clients[role], event, payload, "invalid", "payload")
+        await clients[role].refused(event, payload, "invalid", "payload")
     for client in clients.values():
         await works(client)
-    state = await ok(klass.instructor, "session:state", {})
+    state = await klass.instructor.ok("session:state", {})
     assert state["session"]["status"] == "scheduled"  # session:start/close with bad payloads changed nothing
 
 
@@ -221,7 +201,7 @@ async def test_event_storm_is_rate_limited_and_the_socket_recovers(klass: Class)
     await works(p1)  # the budget is per connection
     await asyncio.sleep(1.1)
     await works(p0)
-    history = await ok(p0, "chat:history", {})
+    history = await p0.ok("chat:history", {})
     assert history["messages"] == []
 
 
@@ -251,7 +231,7 @@ async def test_payload_over_64_kb_does_not_crash_the_server(klass: Class) -> Non
     await works(klass.participants[1])
     again = await server.connect(klass.people[0]["token"])
     await works(again)
-    sent = await ok(again, "chat:send", {"client_id": "after-oversized", "text": "small again"})
+    sent = await again.ok("chat:send", {"client_id": "after-oversized", "text": "small again"})
     assert sent["seq"] == 1
     r = await server.http.get("/healthz")
     assert (r.status_code, r.json()) == (200, {"status": "ok"})

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import uuid4
 
 from tests.support import Class, Client
-
-# Each connection may send 20 events a second; loops of refused calls pause to stay under it.
-PAUSE = 0.06
 
 
 def staff(k: Class) -> list[Client]:
@@ -26,26 +22,10 @@ async def open_ticket(client: Client, category: str = "audio", text: str = "I ca
     return dict(ack)
 
 
-async def ok(client: Client, event: str, data: Any) -> None:
-    ack = await client.call(event, data)
-    assert ack == {"ok": True}, (event, data, ack)
-
-
-async def refused(client: Client, event: str, data: Any, code: str, field: str | None = None) -> dict[str, Any]:
-    """Send an event that must be refused with `code` (and a message naming `field`)."""
-    await asyncio.sleep(PAUSE)
-    ack = await client.call(event, data)
-    assert ack["ok"] is False, (event, data, ack)
-    assert ack["error"]["code"] == code, (event, data, ack)
-    if field is not None:
-        assert field in ack["error"]["message"], (event, data, ack)
-    return dict(ack)
-
-
 async def settle(k: Class) -> None:
     """Send a platform status and wait until everyone has it: what was sent before it has arrived."""
     marker = f"sync-{uuid4().hex[:8]}"
-    await ok(k.admin, "platform:status", {"status": "ok", "message": marker})
+    assert await k.admin.ok("platform:status", {"status": "ok", "message": marker}) == {"ok": True}
     for c in everyone(k):
         await c.wait_for("platform", lambda d: d["message"] == marker)
 
@@ -89,7 +69,7 @@ async def test_open_answers_ticket_and_position(klass: Class) -> None:
 async def test_staff_may_not_open_tickets(klass: Class) -> None:
     """Admin, instructor and support opening a ticket are refused with `forbidden`."""
     for s in staff(klass):
-        await refused(s, "help:open", {"category": "audio", "text": "staff trouble"}, "forbidden")
+        await s.refused("help:open", {"category": "audio", "text": "staff trouble"}, "forbidden")
     mine = await open_ticket(klass.participants[0])
     assert mine["position"] == 1
     rows = await queue_where(klass.admin, lambda rows: len(rows) >= 1)
@@ -100,10 +80,10 @@ async def test_a_second_open_ticket_is_a_conflict(klass: Class) -> None:
     """While a ticket is waiting or claimed, another answers `conflict` carrying its ticket_id."""
     p0 = klass.participants[0]
     first = await open_ticket(p0)
-    ack = await refused(p0, "help:open", {"category": "video", "text": "again"}, "conflict")
+    ack = await p0.refused("help:open", {"category": "video", "text": "again"}, "conflict")
     assert ack["ticket_id"] == first["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": first["ticket_id"]})
-    ack = await refused(p0, "help:open", {"category": "video", "text": "and again"}, "conflict")
+    assert await klass.support.ok("help:claim", {"ticket_id": first["ticket_id"]}) == {"ok": True}
+    ack = await p0.refused("help:open", {"category": "video", "text": "and again"}, "conflict")
     assert ack["ticket_id"] == first["ticket_id"]
     rows = await queue_where(klass.support, lambda rows: rows and rows[0][1] == "claimed")
     assert rows == [(first["ticket_id"], "claimed", None, "Sam Support")]
@@ -128,8 +108,8 @@ async def test_open_rejects_bad_payloads(klass: Class) -> None:
     """Bad help:open payloads answer `invalid` naming the field; the socket stays usable."""
     p0 = klass.participants[0]
     for data, field in BAD_OPENS:
-        await refused(p0, "help:open", data, "invalid", field)
-    await refused(p0, "help:open", None, "invalid", "category")
+        await p0.refused("help:open", data, "invalid", field)
+    await p0.refused("help:open", None, "invalid", "category")
     mine = await open_ticket(p0, "audio", "works now")
     assert mine["position"] == 1
     rows = await queue_where(klass.instructor, lambda rows: len(rows) >= 1)
@@ -144,12 +124,12 @@ async def test_support_and_admin_claim_and_resolve(klass: Class) -> None:
     p0, p1, _ = klass.participants
     t0 = (await open_ticket(p0))["ticket_id"]
     t1 = (await open_ticket(p1))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
-    await ok(klass.admin, "help:claim", {"ticket_id": t1})
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
+    assert await klass.admin.ok("help:claim", {"ticket_id": t1}) == {"ok": True}
     rows = await queue_where(klass.instructor, lambda rows: [r[1] for r in rows] == ["claimed", "claimed"])
     assert rows == [(t0, "claimed", None, "Sam Support"), (t1, "claimed", None, "Root Admin")]
-    await ok(klass.admin, "help:resolve", {"ticket_id": t0, "note": "restarted the browser"})
-    await ok(klass.support, "help:resolve", {"ticket_id": t1})
+    assert await klass.admin.ok("help:resolve", {"ticket_id": t0, "note": "restarted the browser"}) == {"ok": True}
+    assert await klass.support.ok("help:resolve", {"ticket_id": t1}) == {"ok": True}
     assert await queue_where(klass.support, lambda rows: rows == []) == []
     assert await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
         "ticket_id": t0,
@@ -168,7 +148,7 @@ async def test_a_waiting_ticket_may_be_resolved_without_a_claim(klass: Class) ->
     p0, p1, _ = klass.participants
     t0 = (await open_ticket(p0))["ticket_id"]
     t1 = (await open_ticket(p1))["ticket_id"]
-    await ok(klass.support, "help:resolve", {"ticket_id": t0, "note": "fixed itself"})
+    assert await klass.support.ok("help:resolve", {"ticket_id": t0, "note": "fixed itself"}) == {"ok": True}
     await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved")
     assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
         "ticket_id": t1,
@@ -182,9 +162,9 @@ async def test_instructor_and_participant_may_not_claim_or_resolve(klass: Class)
     p0, p1, _ = klass.participants
     t0 = (await open_ticket(p0))["ticket_id"]
     for client in (klass.instructor, p0, p1):
-        await refused(client, "help:claim", {"ticket_id": t0}, "forbidden")
-        await refused(client, "help:resolve", {"ticket_id": t0, "note": "no"}, "forbidden")
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
+        await client.refused("help:claim", {"ticket_id": t0}, "forbidden")
+        await client.refused("help:resolve", {"ticket_id": t0, "note": "no"}, "forbidden")
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
     rows = await queue_where(klass.admin, lambda rows: rows and rows[0][1] == "claimed")
     assert rows == [(t0, "claimed", None, "Sam Support")]
 
@@ -192,25 +172,25 @@ async def test_instructor_and_participant_may_not_claim_or_resolve(klass: Class)
 async def test_claim_and_resolve_refusals(klass: Class) -> None:
     """Claiming a claimed or resolved ticket is a conflict; unknown tickets are not found; bad payloads invalid."""
     t0 = (await open_ticket(klass.participants[0]))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
-    await refused(klass.admin, "help:claim", {"ticket_id": t0}, "conflict")
-    await refused(klass.support, "help:claim", {"ticket_id": t0}, "conflict")
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
+    await klass.admin.refused("help:claim", {"ticket_id": t0}, "conflict")
+    await klass.support.refused("help:claim", {"ticket_id": t0}, "conflict")
     for event in ("help:claim", "help:resolve"):
-        await refused(klass.support, event, {"ticket_id": "no-such-ticket"}, "not_found")
-        await refused(klass.support, event, {}, "invalid", "ticket_id")
-        await refused(klass.support, event, {"ticket_id": 7}, "invalid", "ticket_id")
-        await refused(klass.support, event, t0, "invalid", "payload")
-    await refused(klass.support, "help:resolve", {"ticket_id": t0, "note": 3}, "invalid", "note")
-    await ok(klass.support, "help:resolve", {"ticket_id": t0, "note": "done"})
-    await refused(klass.admin, "help:resolve", {"ticket_id": t0}, "conflict")
-    await refused(klass.admin, "help:claim", {"ticket_id": t0}, "conflict")
+        await klass.support.refused(event, {"ticket_id": "no-such-ticket"}, "not_found")
+        await klass.support.refused(event, {}, "invalid", "ticket_id")
+        await klass.support.refused(event, {"ticket_id": 7}, "invalid", "ticket_id")
+        await klass.support.refused(event, t0, "invalid", "payload")
+    await klass.support.refused("help:resolve", {"ticket_id": t0, "note": 3}, "invalid", "note")
+    assert await klass.support.ok("help:resolve", {"ticket_id": t0, "note": "done"}) == {"ok": True}
+    await klass.admin.refused("help:resolve", {"ticket_id": t0}, "conflict")
+    await klass.admin.refused("help:claim", {"ticket_id": t0}, "conflict")
 
 
 async def test_after_resolve_the_participant_may_open_again(klass: Class) -> None:
     """Once resolved, the participant's next help:open makes a new waiting ticket."""
     p0 = klass.participants[0]
     first = await open_ticket(p0)
-    await ok(klass.admin, "help:resolve", {"ticket_id": first["ticket_id"], "note": "ok"})
+    assert await klass.admin.ok("help:resolve", {"ticket_id": first["ticket_id"], "note": "ok"}) == {"ok": True}
     second = await open_ticket(p0, "screen", "cannot share")
     assert second["ticket_id"] != first["ticket_id"] and second["position"] == 1
     state = await p0.call("session:state", {})
@@ -227,8 +207,8 @@ async def test_queue_goes_to_staff_on_every_change(klass: Class) -> None:
     p0, p1, _ = klass.participants
     t0 = (await open_ticket(p0))["ticket_id"]
     t1 = (await open_ticket(p1))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
-    await ok(klass.admin, "help:resolve", {"ticket_id": t0, "note": "fixed"})
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
+    assert await klass.admin.ok("help:resolve", {"ticket_id": t0, "note": "fixed"}) == {"ok": True}
     expected = [
         [(t0, "waiting", 1, None)],
         [(t0, "waiting", 1, None), (t1, "waiting", 2, None)],
@@ -249,7 +229,7 @@ async def test_ticket_events_go_to_their_own_participant_as_positions_move(klass
     t0 = (await open_ticket(p0))["ticket_id"]
     t1 = (await open_ticket(p1))["ticket_id"]
     t2 = (await open_ticket(p2))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
     assert await p0.wait_for("help:ticket", lambda t: t["state"] == "claimed") == {
         "ticket_id": t0,
         "state": "claimed",
@@ -277,7 +257,7 @@ async def test_session_state_shows_queue_to_staff_and_own_ticket_to_participant(
     """A reconnecting staff member sees the queue; a participant sees only their own ticket."""
     t0 = (await open_ticket(klass.participants[0]))["ticket_id"]
     t1 = (await open_ticket(klass.participants[1]))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
     state = await klass.support.call("session:state", {})
     assert brief({"tickets": state["tickets"]}) == [(t0, "claimed", None, "Sam Support"), (t1, "waiting", 1, None)]
     state = await klass.participants[1].call("session:state", {})
@@ -295,8 +275,8 @@ async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
     t0 = (await open_ticket(p0))["ticket_id"]
     t1 = (await open_ticket(p1))["ticket_id"]
     t2 = (await open_ticket(p2))["ticket_id"]
-    await ok(klass.support, "help:claim", {"ticket_id": t0})
-    await ok(klass.support, "help:resolve", {"ticket_id": t2, "note": "sorted"})
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
+    assert await klass.support.ok("help:resolve", {"ticket_id": t2, "note": "sorted"}) == {"ok": True}
     await p2.wait_for("help:ticket", lambda t: t["state"] == "resolved")
     ack = await klass.instructor.call("session:close", {})
     assert ack["ok"] is True and ack["session"]["status"] == "closed"
@@ -312,7 +292,7 @@ async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
     for s in staff(klass):
         await s.wait_for("session", lambda x: x["status"] == "closed")
         assert s.of("help:queue")[-1] == {"tickets": []}
-    await refused(p2, "help:open", {"category": "audio", "text": "too late"}, "conflict")
-    await refused(klass.support, "help:resolve", {"ticket_id": t0}, "conflict")
+    await p2.refused("help:open", {"category": "audio", "text": "too late"}, "conflict")
+    await klass.support.refused("help:resolve", {"ticket_id": t0}, "conflict")
     state = await p1.call("session:state", {})
     assert state["ticket"] == {"ticket_id": t1, "state": "unresolved", "position": None}

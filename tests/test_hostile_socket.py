@@ -30,7 +30,7 @@ from persistence.models import LiveSession
 from realtime.hub import Hub
 from realtime.transport import SEND_QUEUE_PACKETS
 from tests.staff_flows import enrolled
-from tests.support import Server, iso_in, start_server
+from tests.support import Server, iso_in, running_server
 
 
 @pytest.fixture(autouse=True)
@@ -532,15 +532,8 @@ async def test_cors_headers_name_only_the_public_url(server: Server) -> None:
 @pytest.fixture
 async def ticking(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
     """A server whose ticker also runs its auto-close check often."""
-    srv, uv, task = await start_server(tmp_path, ticker_seconds=0.2, auto_close_every_s=0.2, **backing)
-    try:
+    async with running_server(tmp_path, ticker_seconds=0.2, auto_close_every_s=0.2, **backing) as srv:
         yield srv
-    finally:
-        for c in srv.clients:
-            await c.close()
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 async def test_one_session_that_cannot_tick_does_not_stall_the_others(ticking: Server, hubs: list[Hub]) -> None:

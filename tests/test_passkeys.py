@@ -23,16 +23,13 @@ from tests.staff_flows import (
     new_browser,
     sign_in,
 )
-from tests.support import Server, start_server
+from tests.support import Server, refused, running_server
 from tests.webauthn_soft import SoftAuthenticator, b64url
 
 
 def refusal(r: httpx.Response, status: int, code: str, words: str) -> None:
     """The answer is the given refusal, names the reason, and opens no session."""
-    assert r.status_code == status, r.text
-    error = r.json()["error"]
-    assert error["code"] == code
-    assert words in error["message"], error["message"]
+    refused(r, code, words, status=status)
     assert "set-cookie" not in r.headers
 
 
@@ -244,8 +241,7 @@ async def test_challenge_of_another_ceremony_is_refused(server: Server, ada: Bro
 
 async def test_expired_challenge_is_refused(tmp_path: Path) -> None:
     """An answer after the challenge's lifetime is refused as expired."""
-    srv, uv, task = await start_server(tmp_path, challenge_ttl_s=1)
-    try:
+    async with running_server(tmp_path, challenge_ttl_s=1) as srv:
         ada = await enrolled(srv, "ada@example.org")
         b = await fresh(srv, ada.authenticator)
         begun = await begin_login(b)
@@ -254,10 +250,6 @@ async def test_expired_challenge_is_refused(tmp_path: Path) -> None:
         assert (await sign_in(b)).status_code == 200  # a fresh challenge works
         await ada.close()
         await b.close()
-    finally:
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 async def test_unknown_credential_is_refused(server: Server, ada: Browser) -> None:
@@ -342,8 +334,7 @@ async def test_a_disabled_staff_member_cannot_sign_in(server: Server, ada: Brows
 
 async def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
     """Past the budget of attempts a minute, sign-in answers rate_limited."""
-    srv, uv, task = await start_server(tmp_path, signin_attempts_per_minute=3)
-    try:
+    async with running_server(tmp_path, signin_attempts_per_minute=3) as srv:
         b = new_browser(srv)
         for _ in range(3):
             assert (await b.http.post("/api/login/begin")).status_code == 200
@@ -352,10 +343,6 @@ async def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
         r = await b.http.post("/api/login/finish", json={"challenge_id": "x", "credential": {}})
         assert r.status_code == 429
         await b.close()
-    finally:
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 # ---------------------------------------------------------------- several passkeys

@@ -25,7 +25,7 @@ from persistence import staff_repo
 from persistence.db import create_engine, sessionmaker
 from persistence.models import Base, StaffInvitation, StaffSession, UTCDateTime
 from tests.staff_flows import Browser, begin_enrol, enrol, enrolled, invite, new_browser, sign_in
-from tests.support import Client, Server, free_port, start_server
+from tests.support import Client, Server, free_port, running_server
 
 
 @pytest.fixture
@@ -42,16 +42,6 @@ async def iris(server: Server) -> AsyncIterator[Browser]:
     b = await enrolled(server, "iris@example.org", "instructor", "Iris Instructor")
     yield b
     await b.close()
-
-
-async def own_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[Server]:
-    srv, uv, task = await start_server(tmp_path, **overrides)
-    try:
-        yield srv
-    finally:
-        await srv.http.aclose()
-        uv.should_exit = True
-        await task
 
 
 def cookie_attributes(set_cookie: str) -> tuple[str, set[str]]:
@@ -117,7 +107,7 @@ async def test_session_cookie_is_httponly_lax_and_not_secure_on_http(server: Ser
 
 async def test_session_cookie_is_secure_and_host_prefixed_on_https(tmp_path: Path) -> None:
     """On an https public URL the cookie is Secure and named __Host-, and HSTS is sent."""
-    async for srv in own_server(tmp_path, public_url="https://localhost:8443"):
+    async with running_server(tmp_path, public_url="https://localhost:8443") as srv:
         b = new_browser(srv)
         r = await enrol(b, await invite(srv, "ada@example.org"))
         assert r.status_code == 201, r.text
@@ -493,7 +483,7 @@ async def test_invitation_is_mailed_over_smtp_when_configured(tmp_path: Path) ->
     smtpd = Controller(inbox, hostname="127.0.0.1", port=port)
     smtpd.start()
     try:
-        async for srv in own_server(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}"):
+        async with running_server(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}") as srv:
             r = await srv.api("POST", "/api/invitations", {"email": "bob@example.org", "role": "support"})
             assert r.status_code == 201 and r.json()["mailed"] is True
             link = r.json()["link"]
@@ -525,7 +515,7 @@ async def test_invitation_is_logged_and_kept_in_the_outbox_without_smtp(
 
 async def test_unreachable_smtp_keeps_the_mail_with_its_error(tmp_path: Path) -> None:
     """An SMTP server that does not answer: the invitation is made, mailed is false, the outbox says why."""
-    async for srv in own_server(tmp_path, smtp_url=f"smtp://127.0.0.1:{free_port()}"):
+    async with running_server(tmp_path, smtp_url=f"smtp://127.0.0.1:{free_port()}") as srv:
         r = await srv.api("POST", "/api/invitations", {"email": "bob@example.org", "role": "support"})
         assert r.status_code == 201 and r.json()["mailed"] is False
         [kept] = await outbox_of(srv.settings)
@@ -551,7 +541,7 @@ async def test_sign_in_pages_carry_a_strict_policy_and_no_inline_script(server: 
 
 async def test_frame_ancestors_come_from_the_settings(tmp_path: Path) -> None:
     """COMPANION_FRAME_ANCESTORS lets an LMS embed the pages."""
-    async for srv in own_server(tmp_path, frame_ancestors="'self' https://lms.example.edu"):
+    async with running_server(tmp_path, frame_ancestors="'self' https://lms.example.edu") as srv:
         csp = (await srv.http.get("/login")).headers["content-security-policy"]
         assert csp.endswith("frame-ancestors 'self' https://lms.example.edu")
     base = {"COMPANION_SECRET_KEY": "k" * 40, "COMPANION_DATA_DIR": str(tmp_path)}
