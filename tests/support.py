@@ -16,6 +16,7 @@ import httpx
 import socketio
 import uvicorn
 
+from core.clock import Clock
 from core.errors import HTTP_STATUS
 from core.settings import Settings
 from server.app import create_app
@@ -192,12 +193,13 @@ class Class:
 
 
 async def start_server(
-    tmp: Path, *, public_host: str | None = None, **overrides: Any
+    tmp: Path, *, public_host: str | None = None, clock: Clock | None = None, **overrides: Any
 ) -> tuple[Server, uvicorn.Server, asyncio.Task[None]]:
     """A server on a free port, its settings from the environment a deployment would give, then overrides.
 
     `public_host` makes http://HOST:PORT its public URL and the address clients (and browsers) use;
-    the test's own HTTP client always goes to 127.0.0.1.
+    the test's own HTTP client always goes to 127.0.0.1. `clock` is the live side's clock
+    (tests/clock.py's FakeClock: time-based rules run when the test moves it).
     """
     port = free_port()
     env = {
@@ -213,7 +215,7 @@ async def start_server(
     if overrides:
         settings = replace(settings, **overrides)
     _, admin = await _create_token(settings, "admin", "Root Admin", None)
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
