@@ -34,4 +34,4 @@ PATTERN_WORDS = {
 
 def is_id(value: str) -> bool:
     """Whether a path or payload identifier could name anything the server made."""
-    return _ID.match(value) is not None
+    return _ID.fullmatch(value) is not None

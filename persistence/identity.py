@@ -51,7 +51,7 @@ def parse_participant_token(token: str, key: str) -> tuple[str, str] | None:
     ident, _, mac = rest.partition("_")
     if prefix != PARTICIPANT_PREFIX:
         return None
-    if _TOKEN.match(token) is None:
+    if _TOKEN.fullmatch(token) is None:
         raise Unauthorized("unknown token")
     session_id, _, participant_id = ident.partition(".")
     if not (session_id and participant_id and mac) or not hmac.compare_digest(mac, _participant_mac(key, ident)):
@@ -84,7 +84,7 @@ async def create_staff_token(
 
 async def resolve(db: DbSession, *, token: str, key: str) -> Actor:
     """The actor behind a token, or Unauthorized saying why."""
-    if _TOKEN.match(token) is None:
+    if _TOKEN.fullmatch(token) is None:
         raise Unauthorized("unknown token")
     participant = parse_participant_token(token, key)
     if participant is not None:

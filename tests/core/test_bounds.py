@@ -12,6 +12,7 @@ def test_ids(value: str) -> None:
     assert bounds.is_id(value)
 
 
-@pytest.mark.parametrize("value", ["", "x" * 65, "a b", "a/b", "é", "\na", "../x"])
+@pytest.mark.parametrize("value", ["", "x" * 65, "a b", "a/b", "é", "\na", "a\n", "../x"])
 def test_not_ids(value: str) -> None:
+    # "a\n": re.match lets `$` match before a final newline; is_id must not.
     assert not bounds.is_id(value)
