@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from core.errors import Conflict
-from core.model import Emit, Ticket, room_participant
+from core.errors import Conflict, NotFound
+from core.lifecycle import require_open
+from core.model import Emit, SessionState, Ticket, room_participant, room_staff
+
+Change = Callable[[Ticket], Ticket]
 
 
 def open_ticket(
@@ -68,3 +72,39 @@ def renumber(tickets: list[Ticket]) -> tuple[list[Ticket], list[Emit]]:
 def queue_view(tickets: list[Ticket]) -> dict[str, object]:
     """The whole list of waiting and claimed tickets, oldest first."""
     return {"tickets": [t.view() for t in sorted(tickets, key=lambda t: t.created_at) if t.is_open]}
+
+
+def opened(session_id: str, tickets: list[Ticket], ticket: Ticket) -> tuple[list[Ticket], Ticket, list[Emit]]:
+    """The queue with a new ticket at its end: its participant learns their position, staff the queue."""
+    queue, events = renumber([*tickets, ticket])
+    numbered = next(t for t in queue if t.id == ticket.id)
+    return queue, numbered, [*events, queue_event(session_id, queue)]
+
+
+def changed(
+    session: SessionState, tickets: list[Ticket], ticket_id: str, change: Change
+) -> tuple[list[Ticket], Ticket, list[Emit]]:
+    """The queue after one ticket changed (claimed, resolved): its participant, those who moved and staff are told."""
+    current = next((t for t in tickets if t.id == ticket_id), None)
+    if current is None:
+        raise NotFound("no such ticket")
+    require_open(session)
+    after = change(current)
+    queue, events = renumber([after if t.id == ticket_id else t for t in tickets])
+    told = Emit("help:ticket", after.mine(), room_participant(after.participant_id))
+    return queue, after, [told, *events, queue_event(session.id, queue)]
+
+
+def end_all(session_id: str, tickets: list[Ticket]) -> tuple[list[Ticket], list[Ticket], list[Emit]]:
+    """At close, every open ticket ends unresolved: (the queue, the tickets that ended, the events)."""
+    ended = [end_unresolved(t) for t in tickets if t.is_open]
+    if not ended:
+        return tickets, [], []
+    by_id = {t.id: t for t in ended}
+    queue = [by_id.get(t.id, t) for t in tickets]
+    events = [Emit("help:ticket", t.mine(), room_participant(t.participant_id)) for t in ended]
+    return queue, ended, [*events, queue_event(session_id, queue)]
+
+
+def queue_event(session_id: str, tickets: list[Ticket]) -> Emit:
+    return Emit("help:queue", queue_view(tickets), room_staff(session_id))

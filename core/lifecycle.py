@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core.errors import Conflict
-from core.model import Emit, SessionState, room_all
+from core.model import Emit, PlatformStatus, SessionState, room_all
 
 # Check-in opens this long before the expected start (contract).
 CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
@@ -38,6 +38,24 @@ def delay(session: SessionState, minutes: int, reason: str | None) -> tuple[Sess
         raise Conflict(f"a {session.status} session cannot be delayed")
     delayed = replace(session, delay_minutes=session.delay_minutes + minutes, delay_reason=reason)
     return delayed, [session_event(delayed)]
+
+
+def close(session: SessionState, now: datetime) -> tuple[SessionState, list[Emit]]:
+    """Close now; closing a closed session changes nothing (its open pings and tickets end too: pings, helpdesk)."""
+    if session.status == "closed":
+        return session, []
+    closed = replace(session, status="closed", closed_at=now)
+    return closed, [session_event(closed)]
+
+
+def set_platform(session: SessionState, status: PlatformStatus, message: str) -> tuple[SessionState, list[Emit]]:
+    """The video platform's status, as staff report it: everyone sees the banner and the session carries it."""
+    require_open(session)
+    changed = replace(session, platform_status=status, platform_message=message)
+    return changed, [
+        Emit("platform", {"status": status, "message": message}, room_all(session.id)),
+        session_event(changed),
+    ]
 
 
 def due_to_start(session: SessionState, now: datetime) -> bool:

@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return _SYSTEM_CLOCK.now()
 
 
+def article(role: str) -> str:
+    """ "an admin", "a participant": a role named in a sentence."""
+    return f"an {role}" if role[:1] in ("a", "e", "i", "o", "u") else f"a {role}"
+
+
 def iso(t: datetime | None) -> str | None:
     """RFC 3339 in UTC with milliseconds and a Z."""
     if t is None:
@@ -235,6 +240,16 @@ def room_staff(session_id: str) -> str:
 
 def room_participants(session_id: str) -> str:
     return f"s:{session_id}:participants"
+
+
+def room_token(token_id: str) -> str:
+    """Every socket opened with one token (a participant's, an API token, a staff web session)."""
+    return f"token:{token_id}"
+
+
+def room_person(email: str) -> str:
+    """Every socket of one staff member, whatever signed them in."""
+    return f"staff:{email.lower()}"
 
 
 def room_participant(participant_id: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.errors import Conflict, Invalid
 from core.lifecycle import require_open
-from core.model import Ping, PingKind, SessionState, iso
+from core.model import Emit, Ping, PingKind, SessionState, iso, room_participants, room_staff
 
 DEFAULT_SECONDS = 60
 MAX_TEXT_ANSWER = 2000
@@ -24,8 +24,8 @@ def launch(
     seconds: int | None,
     connected: set[str],
     now: datetime,
-) -> Ping:
-    """A new open ping; everyone connected now counts towards its total."""
+) -> tuple[Ping, list[Emit]]:
+    """A new open ping, shown to participants and staff; everyone connected now counts towards its total."""
     require_open(session)
     if kind == "poll":
         if not options or len(options) < 2:
@@ -33,7 +33,7 @@ def launch(
     else:
         options = None
     closes_at = now + timedelta(seconds=seconds or DEFAULT_SECONDS)
-    return Ping(
+    ping = Ping(
         id=ping_id,
         kind=kind,
         question=question,
@@ -42,6 +42,10 @@ def launch(
         closes_at=closes_at,
         seen=set(connected),
     )
+    return ping, [
+        Emit("ping", view(ping), room_participants(session.id)),
+        Emit("ping:results", results(ping), room_staff(session.id)),
+    ]
 
 
 def check_answer(ping: Ping, answer: Any, now: datetime) -> Any:
@@ -73,9 +77,15 @@ def check_answer(ping: Ping, answer: Any, now: datetime) -> Any:
     raise Invalid(f"unknown ping kind {ping.kind}")
 
 
-def close(ping: Ping, now: datetime) -> Ping:
-    """Closing twice keeps the first close."""
-    return ping if not ping.is_open else replace(ping, closed_at=now)
+def close(session_id: str, ping: Ping, now: datetime) -> tuple[Ping, list[Emit]]:
+    """Close now: staff get the final results, participants take it down. Closing twice keeps the first close."""
+    if not ping.is_open:
+        return ping, []
+    closed = replace(ping, closed_at=now)
+    return closed, [
+        Emit("ping:results", results(closed), room_staff(session_id)),
+        Emit("ping:closed", {"ping_id": closed.id}, room_participants(session_id)),
+    ]
 
 
 def tally(ping: Ping) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from core import helpdesk
-from core.errors import Conflict
-from core.model import room_participant
-from tests.core.factories import at, ticket
+from core.errors import Conflict, NotFound
+from core.model import room_participant, room_staff
+from tests.core.factories import at, session, ticket
 
 
 def positions(tickets: list) -> dict[str, int | None]:  # type: ignore[type-arg]
@@ -62,3 +62,47 @@ def test_close_ends_open_tickets_unresolved_and_the_queue_shows_only_open_ones()
     assert (ended.state, ended.position) == ("unresolved", None)
     view = helpdesk.queue_view([waiting, ended, claimed])
     assert [t["ticket_id"] for t in view["tickets"]] == ["b", "a"]  # type: ignore[index]
+
+
+def test_opening_puts_the_ticket_last_tells_its_participant_their_place_and_staff_the_queue() -> None:
+    first = helpdesk.renumber([ticket("a", "p1", at(1))])[0]
+    queue, new, events = helpdesk.opened("s1", first, ticket("b", "p2", at(2)))
+    assert (new.id, new.position) == ("b", 2) and positions(queue) == {"a": 1, "b": 2}
+    assert [(e.event, e.room) for e in events] == [
+        ("help:ticket", room_participant("p2")),
+        ("help:queue", room_staff("s1")),
+    ]
+    assert [t["ticket_id"] for t in events[-1].payload["tickets"]] == ["a", "b"]  # type: ignore[index]
+
+
+def test_a_change_tells_the_ticket_holder_then_those_who_moved_then_staff() -> None:
+    queue = helpdesk.renumber([ticket("a", "p1", at(1)), ticket("b", "p2", at(2))])[0]
+    live = session(status="live", started_at=at(0))
+    after, claimed, events = helpdesk.changed(live, queue, "a", lambda t: helpdesk.claim(t, "Sam"))
+    assert (claimed.state, claimed.claimed_by) == ("claimed", "Sam")
+    assert positions(after) == {"a": None, "b": 1}
+    assert [(e.event, e.room, e.payload.get("position")) for e in events] == [
+        ("help:ticket", room_participant("p1"), None),
+        ("help:ticket", room_participant("p2"), 1),
+        ("help:queue", room_staff("s1"), None),
+    ]
+
+
+def test_a_change_to_an_unknown_ticket_is_not_found_even_after_close_and_a_closed_session_changes_none() -> None:
+    queue = helpdesk.renumber([ticket("a", "p1", at(1))])[0]
+    closed = session(status="closed", closed_at=at(5))
+    with pytest.raises(NotFound):
+        helpdesk.changed(closed, queue, "zz", lambda t: t)
+    with pytest.raises(Conflict, match="closed"):
+        helpdesk.changed(closed, queue, "a", lambda t: helpdesk.claim(t, "Sam"))
+
+
+def test_at_close_every_open_ticket_ends_unresolved_and_its_holder_is_told() -> None:
+    done = helpdesk.resolve(ticket("r", "p9", at(0)), "Sam", None)
+    queue = [done, *helpdesk.renumber([ticket("a", "p1", at(1)), ticket("b", "p2", at(2))])[0]]
+    after, ended, events = helpdesk.end_all("s1", queue)
+    assert {t.id: t.state for t in after} == {"r": "resolved", "a": "unresolved", "b": "unresolved"}
+    assert [t.id for t in ended] == ["a", "b"]
+    assert [e.room for e in events] == [room_participant("p1"), room_participant("p2"), room_staff("s1")]
+    assert events[-1].payload == {"tickets": []}
+    assert helpdesk.end_all("s1", after) == (after, [], [])

@@ -67,3 +67,20 @@ def test_due_to_close_after_end_plus_grace_and_only_when_empty() -> None:
 def test_checkin_opens_thirty_minutes_before_the_expected_start() -> None:
     assert lifecycle.checkin_opens_at(session()) == at(minutes=-30)
     assert lifecycle.checkin_opens_at(session(delay_minutes=15)) == at(minutes=-15)
+
+
+def test_close_ends_the_session_now_once_and_announces_it() -> None:
+    closed, events = lifecycle.close(session(status="live", started_at=T0), at(minutes=70))
+    assert (closed.status, closed.closed_at) == ("closed", at(minutes=70))
+    assert [(e.event, e.room, e.payload["status"]) for e in events] == [("session", room_all("s1"), "closed")]
+    assert lifecycle.close(closed, at(minutes=80)) == (closed, [])
+
+
+def test_the_platform_status_is_a_banner_for_everyone_and_part_of_the_session() -> None:
+    changed, events = lifecycle.set_platform(session(), "degraded", "Zoom audio drops")
+    assert (changed.platform_status, changed.platform_message) == ("degraded", "Zoom audio drops")
+    assert [(e.event, e.room) for e in events] == [("platform", room_all("s1")), ("session", room_all("s1"))]
+    assert events[0].payload == {"status": "degraded", "message": "Zoom audio drops"}
+    assert events[1].payload["platform_status"] == {"status": "degraded", "message": "Zoom audio drops"}
+    with pytest.raises(Conflict):
+        lifecycle.set_platform(session(status="closed", closed_at=T0), "ok", "")

@@ -9,12 +9,27 @@ import pytest
 
 from core import pings
 from core.errors import Conflict, Invalid
+from core.model import room_participants, room_staff
 from tests.core.factories import T0, at, ping, session
 
 
 def launch(kind: str = "pulse", **kw: Any) -> Any:
     args: dict[str, Any] = {"ping_id": "g1", "kind": kind, "question": "Q?", "options": None, "seconds": None}
-    return pings.launch(session(status="live", started_at=T0), connected={"p1", "p2"}, now=at(1), **{**args, **kw})
+    ping, _ = pings.launch(session(status="live", started_at=T0), connected={"p1", "p2"}, now=at(1), **{**args, **kw})
+    return ping
+
+
+def test_a_launch_shows_the_ping_to_participants_and_its_empty_results_to_staff() -> None:
+    s = session(status="live", started_at=T0)
+    ping, events = pings.launch(
+        s, ping_id="g1", kind="poll", question="Q?", options=["a", "b"], seconds=30, connected={"p1"}, now=at(1)
+    )
+    assert [(e.event, e.room) for e in events] == [
+        ("ping", room_participants(s.id)),
+        ("ping:results", room_staff(s.id)),
+    ]
+    assert events[0].payload == pings.view(ping) and "seen" not in events[0].payload
+    assert events[1].payload["total"] == 1 and events[1].payload["closed"] is False
 
 
 def test_launch_closes_after_its_seconds_or_the_default_and_counts_who_is_connected() -> None:
@@ -71,13 +86,22 @@ def test_an_answer_at_or_after_closes_at_is_refused_even_before_the_ticker_close
     with pytest.raises(Conflict, match="closed"):
         pings.check_answer(p, "ok", at(seconds=60))
     with pytest.raises(Conflict, match="closed"):
-        pings.check_answer(pings.close(p, at(seconds=10)), "ok", at(seconds=20))
+        pings.check_answer(pings.close("s1", p, at(seconds=10))[0], "ok", at(seconds=20))
 
 
-def test_closing_twice_keeps_the_first_close() -> None:
-    once = pings.close(ping(), at(seconds=10))
+def test_closing_tells_staff_the_final_results_and_participants_to_take_it_down() -> None:
+    once, events = pings.close("s1", ping(), at(seconds=10))
     assert once.closed_at == at(seconds=10)
-    assert pings.close(once, at(seconds=50)) is once
+    assert [(e.event, e.room) for e in events] == [
+        ("ping:results", room_staff("s1")),
+        ("ping:closed", room_participants("s1")),
+    ]
+    assert events[0].payload["closed"] is True and events[1].payload == {"ping_id": once.id}
+
+
+def test_closing_twice_keeps_the_first_close_and_announces_nothing() -> None:
+    once, _ = pings.close("s1", ping(), at(seconds=10))
+    assert pings.close("s1", once, at(seconds=50)) == (once, [])
     assert pings.results(once)["closed"] is True
 
 
