@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import secrets
 import uuid
@@ -12,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
+from core import tokens
 from core.errors import Unauthorized
 from core.model import Actor, Member
 from persistence import repo
@@ -27,13 +25,8 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def _participant_mac(key: str, ident: str) -> str:
-    mac = hmac.new(key.encode(), f"participant:{ident}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:24]).decode().rstrip("=")
+    return tokens.sign(key.encode(), f"participant:{ident}", size=24)
 
 
 def participant_token(key: str, session_id: str, participant_id: str) -> str:
@@ -54,7 +47,9 @@ def parse_participant_token(token: str, key: str) -> tuple[str, str] | None:
     if _TOKEN.fullmatch(token) is None:
         raise Unauthorized("unknown token")
     session_id, _, participant_id = ident.partition(".")
-    if not (session_id and participant_id and mac) or not hmac.compare_digest(mac, _participant_mac(key, ident)):
+    if not (session_id and participant_id and mac) or not tokens.signature_matches(
+        key.encode(), f"participant:{ident}", mac, size=24
+    ):
         raise Unauthorized("unknown token")
     return session_id, participant_id
 
@@ -75,10 +70,12 @@ async def create_staff_token(
 ) -> tuple[str, str]:
     """A new API token (id, token); the token is shown once, only its hash is kept."""
     token_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(24)
+    secret = tokens.new_secret()
     if email is not None:
         await repo.upsert_staff(db, email=email, name=name, now=now)
-    await repo.add_token(db, token_id=token_id, secret_hash=_hash(secret), role=role, name=name, email=email, now=now)
+    await repo.add_token(
+        db, token_id=token_id, secret_hash=tokens.digest(secret), role=role, name=name, email=email, now=now
+    )
     return token_id, f"{STAFF_PREFIX}_{token_id}_{secret}"
 
 
@@ -96,7 +93,7 @@ async def resolve(db: DbSession, *, token: str, key: str) -> Actor:
     ident, _, secret = rest.partition("_")
     if prefix == STAFF_PREFIX and ident and secret:
         row = await repo.get_token(db, token_id=ident)
-        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        if row is None or not tokens.digest_matches(row.secret_hash, secret):
             raise Unauthorized("unknown token")
         if row.revoked_at is not None:
             raise Unauthorized("token revoked")

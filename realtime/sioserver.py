@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +24,7 @@ from socketio import packet
 
 from core.errors import AppError, Invalid, RateLimited
 from realtime.transport import EngineServer
+from service.throttle import LogThrottle
 
 log = logging.getLogger("companion.socket")
 
@@ -44,29 +44,6 @@ MALFORMED_LIMIT = 5
 WARN_EVERY_S = 10.0
 # An event's ack id, read from a packet that does not decode, so that it can still be answered.
 _EVENT_ID = re.compile(r"2(/[^,]*,)?(\d{1,15})")
-
-
-class LogThrottle:
-    """Logs one line per key per window, noting how many it held back."""
-
-    def __init__(self, logger: logging.Logger, every_s: float) -> None:
-        self._log = logger
-        self._every_s = every_s
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def warning(self, key: str, msg: str, *args: Any, exc_info: bool = False) -> None:
-        now = time.monotonic()
-        last = self._last.get(key)
-        if last is not None and now - last < self._every_s:
-            self._held[key] = self._held.get(key, 0) + 1
-            return
-        self._last[key] = now
-        held = self._held.pop(key, 0)
-        suffix = f" (and {held} more like it in the last {self._every_s:.0f}s)" if held else ""
-        self._log.warning(msg + suffix, *args, exc_info=exc_info)
-        if len(self._last) > 10_000:  # keys are few (kinds, session ids); never a leak
-            self._last.clear()
 
 
 def refusal(error: AppError) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from persistence.live import create_live_store
 from realtime.hub import Hub
 from server import api, openapi, pages, staff
 from server.jsonresponse import json
+from service.service import Service
 
 log = logging.getLogger("companion")
 
@@ -92,16 +93,25 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
     `clock`: where the live session reads the time (the wall clock unless a test hands in its own).
     """
     engine = create_engine(settings.database_url)
-    hub = Hub(settings, sessionmaker(engine), create_live_store(settings.redis_url), clock)
+    service = Service(settings, sessionmaker(engine), create_live_store(settings.redis_url), clock)
+    staff_auth = staff.StaffAuth(settings, service)
+    # Both adapters get the one service; the hub also takes the staff web session from a handshake's cookie.
+    hub = Hub(settings, service, cookie_actor=staff_auth.sessions.actor_for_handshake)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await migrate(engine)
+        await service.start()
         await hub.start()
         try:
             yield
         finally:
+            # Stop ticking and end this process's sockets on record, then close them, then send
+            # what is due and close the fan-out last (the final events go out through it).
+            await service.quiesce()
             await hub.stop()
+            await service.stop()
+            await hub.close()
             await engine.dispose()
 
     async def openapi_json(request: Request) -> Response:
@@ -112,9 +122,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
         exception_handlers={AppError: app_error, HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )
-    app.state.hub = hub
+    app.state.service = service  # what the routes use
+    app.state.hub = hub  # the tests look at its sockets; no route reaches it
     app.state.settings = settings
-    staff.install(app, settings, hub)
+    app.state.staff_auth = staff_auth
     return socketio.ASGIApp(
         hub.sio, other_asgi_app=SecurityHeaders(app, security_headers(settings)), socketio_path="socket.io"
     )

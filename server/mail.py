@@ -14,10 +14,10 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from core.model import utcnow
+from core.clock import Clock
 from core.settings import Settings
 from persistence import staff_repo
-from persistence.writer import Writer
+from service.records import Records
 
 log = logging.getLogger("companion.mail")
 
@@ -28,17 +28,18 @@ SMTP_TIMEOUT_S = 15.0
 class Mailer:
     """Sends plain-text mail and keeps a copy of each in the outbox."""
 
-    def __init__(self, settings: Settings, *, writer: Writer, sender: str | None = None) -> None:
+    def __init__(self, settings: Settings, *, records: Records, clock: Clock, sender: str | None = None) -> None:
         self._url = settings.smtp_url
-        self._writer = writer
+        self._records = records
+        self._clock = clock
         host = urlsplit(settings.public_url).hostname or "localhost"
         self.sender = sender or f"Companion <no-reply@{host}>"
 
     async def send(self, *, to: str, subject: str, body: str) -> bool:
         """Queue the mail in the outbox, then deliver it over SMTP when configured; True when delivered."""
         mail_id = secrets.token_hex(12)
-        now = utcnow()
-        await self._writer.submit(
+        now = self._clock.now()
+        await self._records.write(
             lambda db: staff_repo.add_mail(db, mail_id=mail_id, recipient=to, subject=subject, body=body, now=now)
         )
         if self._url is None:
@@ -63,11 +64,11 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError) as e:
             log.warning("mail to %s not sent (%s); it stays in the outbox", to, e)
             error = str(e) or type(e).__name__
-            await self._writer.submit(
+            await self._records.write(
                 lambda db: staff_repo.mail_outcome(db, mail_id=mail_id, sent_at=None, error=error)
             )
             return False
-        sent = utcnow()
-        await self._writer.submit(lambda db: staff_repo.mail_outcome(db, mail_id=mail_id, sent_at=sent, error=None))
+        sent = self._clock.now()
+        await self._records.write(lambda db: staff_repo.mail_outcome(db, mail_id=mail_id, sent_at=sent, error=None))
         log.info("mail sent to %s: %s", to, subject)
         return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.api import API
-from server.staff import RATE_LIMITED, STAFF_ANSWERS, STAFF_API
+from server.staff import STAFF_API
 
 ERROR = {
     "type": "object",
@@ -34,20 +34,17 @@ ERROR = {
     },
 }
 
-_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
-    ("POST", "/api/tokens"): ("201", "The token, shown once: {id, token, role, name, email}"),
-    ("POST", "/api/sessions"): ("201", "The session, status scheduled"),
-    **STAFF_ANSWERS,
-}
-
 
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
-    for path, method, endpoint, roles, model, summary in [*API, *STAFF_API]:
-        op: dict[str, Any] = {"summary": summary, "operationId": endpoint.__name__}
+    for operation in [*API, *STAFF_API]:
+        path, method, model, roles = operation.path, operation.method, operation.body, operation.roles
+        op: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}
         if roles is not None:
+            # What server.routes enforces: x-roles for machines, the description for people.
             op["security"] = [{"bearer": []}, {"session": []}]
+            op["x-roles"] = sorted(roles)
             op["description"] = "Who may: " + ", ".join(sorted(roles))
         params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
         if params:
@@ -62,7 +59,7 @@ def document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
-        status, text = _ANSWERS.get((method, path), ("200", "Success"))
+        status, text = operation.answer
         media = "text/csv" if path.endswith(".csv") else "application/json"
         op["responses"] = {
             status: {
@@ -84,7 +81,7 @@ def document() -> dict[str, Any]:
                 "description": why,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
-        if endpoint in RATE_LIMITED:
+        if operation.rate_limited:
             op["responses"]["429"] = {
                 "description": "Too many sign-in attempts from this address; try again in a minute",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

@@ -12,7 +12,6 @@ from __future__ import annotations
 import binascii
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NoReturn
@@ -43,11 +42,11 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from core.clock import Clock
 from core.errors import AppError, Conflict, Invalid, Unauthorized
-from core.model import utcnow
 from persistence import staff_repo
 from persistence.models import Passkey, StaffMember, WebAuthnChallenge
-from persistence.writer import Writer
+from service.records import Records
 
 log = logging.getLogger("companion.passkeys")
 
@@ -57,8 +56,6 @@ log = logging.getLogger("companion.passkeys")
 CEREMONY_TIMEOUT_MS = 180_000
 # Expired challenges are kept a day so that a late answer is told "expired" rather than "unknown".
 CHALLENGE_KEPT = timedelta(days=1)
-
-Read = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +98,18 @@ class SignedIn:
 class Ceremonies:
     """Starts and finishes registration and sign-in ceremonies for one relying party."""
 
-    def __init__(self, rp: RelyingParty, *, writer: Writer, read: Read, challenge_ttl: timedelta) -> None:
+    def __init__(self, rp: RelyingParty, *, records: Records, clock: Clock, challenge_ttl: timedelta) -> None:
         self.rp = rp
         self.challenge_ttl = challenge_ttl
-        self._writer = writer
-        self._read = read
+        self._records = records
+        self._clock = clock
 
     # ------------------------------------------------------------ challenges
 
     async def _new_challenge(self, purpose: str, *, email: str | None, user_handle: str | None) -> tuple[str, bytes]:
         challenge_id = secrets.token_hex(16)
         challenge = secrets.token_bytes(32)
-        now = utcnow()
+        now = self._clock.now()
 
         async def store(db: Any) -> None:
             await staff_repo.delete_old_challenges(db, before=now - CHALLENGE_KEPT)
@@ -127,13 +124,13 @@ class Ceremonies:
                 expires_at=now + self.challenge_ttl,
             )
 
-        await self._writer.submit(store)
+        await self._records.write(store)
         return challenge_id, challenge
 
     async def _take_challenge(self, challenge_id: str, purpose: str, *, client: str) -> WebAuthnChallenge:
         """The challenge, consumed now; refused when unknown, used or expired."""
-        now = utcnow()
-        status, row = await self._writer.submit(
+        now = self._clock.now()
+        status, row = await self._records.write(
             lambda db: staff_repo.consume_challenge(db, challenge_id=challenge_id, purpose=purpose, now=now)
         )
         refusal = {
@@ -221,7 +218,7 @@ class Ceremonies:
         except (WebAuthnException, ValueError, binascii.Error) as e:
             self._refuse(purpose, client, f"the passkey's answer does not verify: {e}", Invalid)
         credential_id = bytes_to_base64url(verified.credential_id)
-        if await self._read(staff_repo.credential_exists, credential_id=credential_id):
+        if await self._records.read(staff_repo.credential_exists, credential_id=credential_id):
             self._refuse(purpose, client, "this passkey is already registered", Conflict)
         transports = parsed.response.transports
         log.info("passkey registered for %s (%s)", email, purpose)
@@ -265,7 +262,7 @@ class Ceremonies:
             error=Unauthorized,
         )
         credential_id = bytes_to_base64url(parsed.raw_id)
-        found = await self._read(staff_repo.passkey_by_credential, credential_id=credential_id)
+        found = await self._records.read(staff_repo.passkey_by_credential, credential_id=credential_id)
         if found is None:
             self._refuse(purpose, client, "unknown passkey: it is not registered here (or was removed)", Unauthorized)
         passkey, staff = found
@@ -307,8 +304,8 @@ class Ceremonies:
             self._refuse(purpose, client, "this staff member is disabled", Unauthorized)
         if staff.role is None:
             self._refuse(purpose, client, "this person has no staff role", Unauthorized)
-        now = utcnow()
-        await self._writer.submit(
+        now = self._clock.now()
+        await self._records.write(
             lambda db: staff_repo.record_passkey_use(db, passkey_id=passkey.id, sign_count=counter, now=now)
         )
         passkey.sign_count = counter

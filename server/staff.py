@@ -1,14 +1,12 @@
 """Staff sign-in routes: invitations, enrolment with a passkey, /login, /logout, /api/me, passkeys, admin.
 
 Handlers are thin: rate-limit, parse, call the ceremonies (server/passkeys.py) or the sessions
-(server/websession.py), write through the hub's writer, answer. Every answer that carries who
+(server/websession.py), write through the service's records, answer. Every answer that carries who
 someone is is marked no-store.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -18,26 +16,27 @@ from typing import Annotated, Any, Literal
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
-from pydantic import BaseModel, StringConstraints
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from core import tokens
 from core.bounds import ONE_LINE, is_id
 from core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
-from core.model import Actor, iso, utcnow
+from core.model import Actor, iso
 from core.settings import Settings
 from persistence import repo, staff_repo
 from persistence.models import Passkey, StaffInvitation
-from realtime.hub import Hub
-from server.api import ADMIN, STAFF, Endpoint, authenticate, body
 from server.jsonresponse import json
 from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
+from server.routes import ADMIN, PUBLIC, STAFF, Endpoint, Operation, body, caller
+from server.routes import routes as routes_of
 from server.schemas import Body, Email, Name, is_email
 from server.websession import WebSession, WebSessions, socket_token_id
+from service.service import Service
 
 log = logging.getLogger("companion.staff")
 
@@ -92,10 +91,6 @@ class PasskeyRename(Body):
 # ---------------------------------------------------------------- invitations (also used by the CLI)
 
 
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def enrolment_link(public_url: str, token: str) -> str:
     """The link in the fragment, so the token stays out of server logs and Referer headers."""
     return f"{public_url}/enroll#token={token}"
@@ -113,11 +108,11 @@ async def create_invitation(
 ) -> tuple[StaffInvitation, str]:
     """A new one-time invitation and its token (shown once; only its hash is kept)."""
     invitation_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(24)
+    secret = tokens.new_secret()
     row = await staff_repo.add_invitation(
         db,
         invitation_id=invitation_id,
-        secret_hash=_hash(secret),
+        secret_hash=tokens.digest(secret),
         email=email,
         name=name or email.split("@", 1)[0],
         role=role,
@@ -134,15 +129,17 @@ async def create_invitation(
 class StaffAuth:
     """What the staff routes share: ceremonies, sessions, mail and the sign-in rate limit."""
 
-    def __init__(self, settings: Settings, hub: Hub) -> None:
+    def __init__(self, settings: Settings, service: Service) -> None:
         self.settings = settings
-        self.hub = hub
+        self.records = service.records
+        self.access = service.access
+        self.clock = service.clock
         rp = RelyingParty.from_public_url(settings.public_url)
         self.ceremonies = Ceremonies(
-            rp, writer=hub.writer, read=hub.actions.read, challenge_ttl=timedelta(seconds=settings.challenge_ttl_s)
+            rp, records=self.records, clock=self.clock, challenge_ttl=timedelta(seconds=settings.challenge_ttl_s)
         )
-        self.sessions = WebSessions(settings, writer=hub.writer, read=hub.actions.read)
-        self.mailer = Mailer(settings, writer=hub.writer)
+        self.sessions = WebSessions(settings, records=self.records, clock=self.clock)
+        self.mailer = Mailer(settings, records=self.records, clock=self.clock)
         # Per process and client address; a cluster multiplies it by the number of processes, which
         # still stops guessing at invitation tokens or hammering the database.
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -164,14 +161,14 @@ class StaffAuth:
         ident, _, secret = rest.partition("_")
         row = None
         if prefix == INVITATION_PREFIX and ident and secret:
-            row = await self.hub.actions.read(staff_repo.get_invitation, invitation_id=ident)
-        if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+            row = await self.records.read(staff_repo.get_invitation, invitation_id=ident)
+        if row is None or not tokens.digest_matches(row.secret_hash, secret):
             raise Unauthorized("unknown invitation: ask an administrator for a new link")
         if row.used_at is not None:
             raise Unauthorized("this invitation was already used: sign in, or ask for a new link")
-        if row.expires_at <= utcnow():
+        if row.expires_at <= self.clock.now():
             raise Unauthorized("this invitation has expired: ask an administrator for a new link")
-        staff = await self.hub.actions.read(repo.get_staff, email=row.email)
+        staff = await self.records.read(repo.get_staff, email=row.email)
         if staff is not None and staff.disabled_at is not None:
             raise Unauthorized("this staff member is disabled")
         return row
@@ -187,13 +184,6 @@ class StaffAuth:
 def _auth(request: Request) -> StaffAuth:
     auth: StaffAuth = request.app.state.staff_auth
     return auth
-
-
-def install(app: Starlette, settings: Settings, hub: Hub) -> None:
-    """Attach the staff service to the app and let the hub accept the session cookie."""
-    auth = StaffAuth(settings, hub)
-    app.state.staff_auth = auth
-    hub.cookie_actor = auth.sessions.actor_for_handshake
 
 
 def _me(actor: Actor, session: WebSession | None) -> dict[str, Any]:
@@ -214,9 +204,9 @@ def _passkey(p: Passkey) -> dict[str, Any]:
     }
 
 
-async def _person(request: Request) -> str:
+def _person(request: Request) -> str:
     """The email of a signed-in staff member: passkeys belong to people, not to bare tokens."""
-    actor = await authenticate(request, STAFF)
+    actor = caller(request)
     if actor.email is None:
         raise Forbidden("a token without an email has no passkeys")
     return actor.email
@@ -278,7 +268,7 @@ async def logout(request: Request) -> Response:
             pass  # already ended or never valid: there is nothing to end but the cookie
         else:
             await auth.sessions.end(session.id, "logout")
-            await auth.hub.disconnect_token(socket_token_id(session.id))
+            await auth.access.disconnect_token(socket_token_id(session.id))
     auth.sessions.clear_cookie(response)
     return response
 
@@ -286,7 +276,7 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     auth = _auth(request)
     if request.headers.get("authorization"):
-        return json(_me(await authenticate(request, STAFF), None), headers=NO_STORE)
+        return json(_me(caller(request), None), headers=NO_STORE)
     session = await auth.sessions.for_request(request)
     return json(_me(session.actor, session), headers=NO_STORE)
 
@@ -299,8 +289,8 @@ async def enrol_begin(request: Request) -> Response:
     await auth.limit(request)
     b = await body(request, EnrolBegin)
     invitation = await auth.invitation(b.token)
-    staff = await auth.hub.actions.read(repo.get_staff, email=invitation.email)
-    existing = await auth.hub.actions.read(staff_repo.passkeys_of, email=invitation.email)
+    staff = await auth.records.read(repo.get_staff, email=invitation.email)
+    existing = await auth.records.read(staff_repo.passkeys_of, email=invitation.email)
     options = await auth.ceremonies.start_registration(
         purpose="enrol",
         email=invitation.email,
@@ -321,7 +311,7 @@ async def enrol_finish(request: Request) -> Response:
     new = await auth.ceremonies.finish_registration(
         challenge_id=b.challenge_id, purpose="enrol", email=invitation.email, credential=b.credential, client=client
     )
-    now = utcnow()
+    now = auth.clock.now()
     passkey_id = secrets.token_hex(12)
 
     async def enrol(db: DbSession) -> None:
@@ -349,18 +339,18 @@ async def enrol_finish(request: Request) -> Response:
             now=now,
         )
 
-    await auth.hub.writer.submit(enrol)
+    await auth.records.write(enrol)
     log.info("%s enrolled as %s", invitation.email, invitation.role)
     return await auth.signed_in(invitation.email, passkey_id, 201)
 
 
 async def create_invitation_route(request: Request) -> Response:
-    actor = await authenticate(request, ADMIN)
+    actor = caller(request)
     auth = _auth(request)
     b = await body(request, InviteCreate)
-    now = utcnow()
+    now = auth.clock.now()
     ttl = timedelta(seconds=auth.settings.invitation_ttl_s)
-    row, token = await auth.hub.writer.submit(
+    row, token = await auth.records.write(
         lambda db: create_invitation(
             db, email=b.email, role=b.role, name=b.name, invited_by=actor.email, now=now, ttl=ttl
         )
@@ -390,19 +380,19 @@ async def create_invitation_route(request: Request) -> Response:
 
 
 async def my_passkeys(request: Request) -> Response:
-    email = await _person(request)
-    rows = await _auth(request).hub.actions.read(staff_repo.passkeys_of, email=email)
+    email = _person(request)
+    rows = await _auth(request).records.read(staff_repo.passkeys_of, email=email)
     return json({"passkeys": [_passkey(p) for p in rows]}, headers=NO_STORE)
 
 
 async def add_passkey_begin(request: Request) -> Response:
-    email = await _person(request)
+    email = _person(request)
     auth = _auth(request)
     await auth.limit(request)
-    staff = await auth.hub.actions.read(repo.get_staff, email=email)
+    staff = await auth.records.read(repo.get_staff, email=email)
     if staff is None or staff.user_handle is None:
         raise Forbidden("enrol from an invitation first")
-    existing = await auth.hub.actions.read(staff_repo.passkeys_of, email=email)
+    existing = await auth.records.read(staff_repo.passkeys_of, email=email)
     options = await auth.ceremonies.start_registration(
         purpose="add",
         email=email,
@@ -414,16 +404,16 @@ async def add_passkey_begin(request: Request) -> Response:
 
 
 async def add_passkey_finish(request: Request) -> Response:
-    email = await _person(request)
+    email = _person(request)
     auth = _auth(request)
     client = await auth.limit(request)
     b = await body(request, PasskeyFinish)
     new = await auth.ceremonies.finish_registration(
         challenge_id=b.challenge_id, purpose="add", email=email, credential=b.credential, client=client
     )
-    now = utcnow()
-    count = len(await auth.hub.actions.read(staff_repo.passkeys_of, email=email))
-    row = await auth.hub.writer.submit(
+    now = auth.clock.now()
+    count = len(await auth.records.read(staff_repo.passkeys_of, email=email))
+    row = await auth.records.write(
         lambda db: staff_repo.add_passkey(
             db,
             passkey_id=secrets.token_hex(12),
@@ -442,10 +432,10 @@ async def add_passkey_finish(request: Request) -> Response:
 
 
 async def rename_passkey(request: Request) -> Response:
-    email = await _person(request)
+    email = _person(request)
     b = await body(request, PasskeyRename)
     passkey_id = _path_passkey(request)
-    row = await _auth(request).hub.writer.submit(
+    row = await _auth(request).records.write(
         lambda db: staff_repo.rename_passkey(db, email=email, passkey_id=passkey_id, label=b.label)
     )
     if row is None:
@@ -454,9 +444,9 @@ async def rename_passkey(request: Request) -> Response:
 
 
 async def remove_passkey(request: Request) -> Response:
-    email = await _person(request)
+    email = _person(request)
     passkey_id = _path_passkey(request)
-    outcome = await _auth(request).hub.writer.submit(
+    outcome = await _auth(request).records.write(
         lambda db: staff_repo.remove_passkey(db, email=email, passkey_id=passkey_id)
     )
     if outcome == "unknown":
@@ -470,8 +460,7 @@ async def remove_passkey(request: Request) -> Response:
 
 
 async def list_staff(request: Request) -> Response:
-    await authenticate(request, ADMIN)
-    rows = await _auth(request).hub.actions.read(staff_repo.list_staff)
+    rows = await _auth(request).records.read(staff_repo.list_staff)
     staff = [
         {
             "email": m.email,
@@ -486,16 +475,13 @@ async def list_staff(request: Request) -> Response:
 
 
 async def disable_staff(request: Request) -> Response:
-    actor = await authenticate(request, ADMIN)
+    actor = caller(request)
     email = _path_email(request)
     if actor.email is not None and actor.email.lower() == email:
         raise Conflict("you cannot disable yourself")
-    hub = _auth(request).hub
-    now = utcnow()
-    done = await hub.writer.submit(lambda db: staff_repo.disable_staff(db, email=email, now=now))
+    done = await _auth(request).access.disable_staff(email)
     if done is None:
         raise NotFound("no such staff member")
-    await hub.disconnect_staff(email)
     log.warning(
         "%s disabled %s: %d sessions ended, %d tokens revoked",
         actor.email or actor.name,
@@ -513,9 +499,8 @@ async def disable_staff(request: Request) -> Response:
 
 
 async def enable_staff(request: Request) -> Response:
-    await authenticate(request, ADMIN)
     email = _path_email(request)
-    found = await _auth(request).hub.writer.submit(lambda db: staff_repo.enable_staff(db, email=email))
+    found = await _auth(request).records.write(lambda db: staff_repo.enable_staff(db, email=email))
     if not found:
         raise NotFound("no such staff member")
     return json({"email": email, "disabled": False}, headers=NO_STORE)
@@ -523,78 +508,101 @@ async def enable_staff(request: Request) -> Response:
 
 # ---------------------------------------------------------------- the table
 
-PUBLIC = None
-# (path, method, endpoint, who may, request body model, summary), as server.api.API: the OpenAPI
-# document is built from both tables.
-STAFF_API: list[tuple[str, str, Endpoint, frozenset[str] | None, type[BaseModel] | None, str]] = [
-    ("/api/login/begin", "POST", login_begin, PUBLIC, None, "Start a passkey sign-in: {challenge_id, publicKey}"),
-    (
-        "/api/login/finish",
+# The staff side's API: who may call each route is enforced from this table (server.routes), and the
+# OpenAPI document is built from it with server.api.API.
+STAFF_API: list[Operation] = [
+    Operation(
         "POST",
+        "/api/login/begin",
+        login_begin,
+        PUBLIC,
+        None,
+        "Start a passkey sign-in: {challenge_id, publicKey}",
+        rate_limited=True,
+    ),
+    Operation(
+        "POST",
+        "/api/login/finish",
         login_finish,
         PUBLIC,
         LoginFinish,
         "Finish a passkey sign-in: sets the session cookie; answers {email, name, role, csrf_token}",
+        rate_limited=True,
     ),
-    ("/logout", "POST", logout, PUBLIC, None, "Sign out: ends the session and its sockets, clears the cookie"),
-    ("/api/me", "GET", me, STAFF, None, "Who is signed in: {email, name, role, csrf_token?}; 401 otherwise"),
-    (
-        "/api/invitations",
+    Operation("POST", "/logout", logout, PUBLIC, None, "Sign out: ends the session and its sockets, clears the cookie"),
+    Operation("GET", "/api/me", me, STAFF, None, "Who is signed in: {email, name, role, csrf_token?}; 401 otherwise"),
+    Operation(
         "POST",
+        "/api/invitations",
         create_invitation_route,
         ADMIN,
         InviteCreate,
         "Invite a staff member: a one-time enrolment link (24 h), mailed or kept in the outbox",
+        answer=("201", "The invitation: {id, email, name, role, expires_at, link, mailed}"),
     ),
-    (
-        "/api/enrol/begin",
+    Operation(
         "POST",
+        "/api/enrol/begin",
         enrol_begin,
         PUBLIC,
         EnrolBegin,
         "Start enrolment from an invitation: registration options and who it is for",
+        rate_limited=True,
     ),
-    (
-        "/api/enrol/finish",
+    Operation(
         "POST",
+        "/api/enrol/finish",
         enrol_finish,
         PUBLIC,
         EnrolFinish,
         "Finish enrolment: stores the passkey, uses the invitation, signs in",
+        answer=("201", "Signed in: {email, name, role, csrf_token}"),
+        rate_limited=True,
     ),
-    ("/api/me/passkeys", "GET", my_passkeys, STAFF, None, "One's own passkeys"),
-    ("/api/me/passkeys/begin", "POST", add_passkey_begin, STAFF, None, "Start adding another passkey"),
-    ("/api/me/passkeys/finish", "POST", add_passkey_finish, STAFF, PasskeyFinish, "Finish adding another passkey"),
-    ("/api/me/passkeys/{passkey_id}", "PATCH", rename_passkey, STAFF, PasskeyRename, "Name one of one's passkeys"),
-    (
-        "/api/me/passkeys/{passkey_id}",
+    Operation("GET", "/api/me/passkeys", my_passkeys, STAFF, None, "One's own passkeys"),
+    Operation(
+        "POST",
+        "/api/me/passkeys/begin",
+        add_passkey_begin,
+        STAFF,
+        None,
+        "Start adding another passkey",
+        rate_limited=True,
+    ),
+    Operation(
+        "POST",
+        "/api/me/passkeys/finish",
+        add_passkey_finish,
+        STAFF,
+        PasskeyFinish,
+        "Finish adding another passkey",
+        answer=("201", "The new passkey"),
+        rate_limited=True,
+    ),
+    Operation(
+        "PATCH", "/api/me/passkeys/{passkey_id}", rename_passkey, STAFF, PasskeyRename, "Name one of one's passkeys"
+    ),
+    Operation(
         "DELETE",
+        "/api/me/passkeys/{passkey_id}",
         remove_passkey,
         STAFF,
         None,
         "Remove one of one's passkeys (not the last one)",
     ),
-    ("/api/staff", "GET", list_staff, ADMIN, None, "Staff members, their roles and number of passkeys"),
-    (
-        "/api/staff/{email}/disable",
+    Operation("GET", "/api/staff", list_staff, ADMIN, None, "Staff members, their roles and number of passkeys"),
+    Operation(
         "POST",
+        "/api/staff/{email}/disable",
         disable_staff,
         ADMIN,
         None,
         "Disable a staff member: their sessions, tokens and sockets end at once",
     ),
-    ("/api/staff/{email}/enable", "POST", enable_staff, ADMIN, None, "Let a disabled staff member sign in again"),
+    Operation(
+        "POST", "/api/staff/{email}/enable", enable_staff, ADMIN, None, "Let a disabled staff member sign in again"
+    ),
 ]
-
-# The routes that spend a sign-in attempt (StaffAuth.limit): they may answer 429.
-RATE_LIMITED = frozenset({login_begin, login_finish, enrol_begin, enrol_finish, add_passkey_begin, add_passkey_finish})
-
-# Answers other than 200 in the OpenAPI document.
-STAFF_ANSWERS: dict[tuple[str, str], tuple[str, str]] = {
-    ("POST", "/api/invitations"): ("201", "The invitation: {id, email, name, role, expires_at, link, mailed}"),
-    ("POST", "/api/enrol/finish"): ("201", "Signed in: {email, name, role, csrf_token}"),
-    ("POST", "/api/me/passkeys/finish"): ("201", "The new passkey"),
-}
 
 
 def routes() -> list[Route]:
@@ -605,4 +613,4 @@ def routes() -> list[Route]:
         Route("/home", _page("home.html")),
     ]
     # Starlette goes on to the next route of the same path when the method differs.
-    return pages + [Route(path, endpoint, methods=[method]) for path, method, endpoint, *_ in STAFF_API]
+    return pages + routes_of(STAFF_API)

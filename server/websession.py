@@ -10,25 +10,23 @@ GET /api/me), and an Origin header, when present, must be the public URL's.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
 from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 
+from core import tokens
+from core.clock import Clock
 from core.errors import Forbidden, Unauthorized
-from core.model import Actor, Role, utcnow
+from core.model import Actor, Role
 from core.settings import Settings
 from persistence import staff_repo
-from persistence.writer import Writer
 from server.passkeys import RelyingParty
+from service.records import Records
 
 log = logging.getLogger("companion.websession")
 
@@ -42,8 +40,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOUCH_AT_MOST_EVERY = timedelta(seconds=60)
 # Sockets of a web session carry this token id, so ending the session can close them.
 TOKEN_PREFIX = "web_"
-
-Read = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +59,10 @@ def socket_token_id(session_id: str) -> str:
 class WebSessions:
     """Creates, reads and ends staff web sessions; checks CSRF on cookie-authenticated changes."""
 
-    def __init__(self, settings: Settings, *, writer: Writer, read: Read) -> None:
-        self._key = hashlib.sha256(f"staff-session:{settings.secret_key}".encode()).digest()
-        self._writer = writer
-        self._read = read
+    def __init__(self, settings: Settings, *, records: Records, clock: Clock) -> None:
+        self._key = tokens.derive_key("staff-session", settings.secret_key)
+        self._records = records
+        self._clock = clock
         self.origin = RelyingParty.from_public_url(settings.public_url).origin
         self.secure = settings.public_url.startswith("https://")
         self.cookie_name = SECURE_COOKIE if self.secure else COOKIE
@@ -77,13 +73,12 @@ class WebSessions:
     # ------------------------------------------------------------ the cookie
 
     def _mac(self, session_id: str) -> str:
-        digest = hmac.new(self._key, session_id.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        return tokens.sign(self._key, session_id)
 
     def _session_id(self, value: str) -> str | None:
         """The session id of a cookie value whose signature holds, else None."""
         session_id, _, mac = value.partition(".")
-        if not session_id or not mac or not hmac.compare_digest(mac, self._mac(session_id)):
+        if not session_id or not mac or not tokens.signature_matches(self._key, session_id, mac):
             return None
         return session_id
 
@@ -110,8 +105,8 @@ class WebSessions:
         """A new session for a person who just proved who they are."""
         session_id = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
-        now = utcnow()
-        await self._writer.submit(
+        now = self._clock.now()
+        await self._records.write(
             lambda db: staff_repo.add_web_session(
                 db,
                 session_id=session_id,
@@ -129,11 +124,11 @@ class WebSessions:
         session_id = self._session_id(value)
         if session_id is None:
             raise Unauthorized("the session cookie is not valid; sign in again")
-        found = await self._read(staff_repo.get_web_session, session_id=session_id)
+        found = await self._records.read(staff_repo.get_web_session, session_id=session_id)
         if found is None:
             raise Unauthorized("unknown session; sign in again")
         row, staff = found
-        now = utcnow()
+        now = self._clock.now()
         if row.ended_at is not None:
             why = {
                 "logout": "you signed out",
@@ -155,7 +150,7 @@ class WebSessions:
         if staff.role is None:
             raise Unauthorized("this person has no staff role")
         if now - row.seen_at >= self._touch_every:
-            await self._writer.submit(lambda db: staff_repo.touch_web_session(db, session_id=session_id, now=now))
+            await self._records.write(lambda db: staff_repo.touch_web_session(db, session_id=session_id, now=now))
         actor = Actor(
             role=cast(Role, staff.role), name=staff.name, token_id=socket_token_id(session_id), email=staff.email
         )
@@ -163,8 +158,8 @@ class WebSessions:
 
     async def end(self, session_id: str, reason: str) -> bool:
         """End a session (sign-out, expiry); True when it was open."""
-        now = utcnow()
-        ended: bool = await self._writer.submit(
+        now = self._clock.now()
+        ended: bool = await self._records.write(
             lambda db: staff_repo.end_web_session(db, session_id=session_id, now=now, reason=reason)
         )
         if ended:
@@ -182,7 +177,7 @@ class WebSessions:
         if request.method not in SAFE_METHODS:
             self.check_origin(request)
             sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not hmac.compare_digest(sent, session.csrf_token):
+            if not sent or not tokens.same(sent, session.csrf_token):
                 log.warning("CSRF refusal: %s %s by %s", request.method, request.url.path, session.actor.email)
                 raise Forbidden(
                     f"missing or wrong {CSRF_HEADER} header: changes made with the session cookie need "

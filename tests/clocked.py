@@ -41,3 +41,8 @@ async def class_on(server: Server) -> Class:
     support_ = await server.connect(support_token, session["id"])
     participants = [await server.connect(p["token"]) for p in people]
     return Class(server, session, people, admin, instructor, support_, participants)
+
+
+def when(value: str) -> datetime:
+    """Parse an RFC 3339 time from the server."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.clock import FakeClock
+from tests.clocked import clock_at_now, clocked_server
 from tests.services import Postgres, RedisServer
 from tests.support import Class, Server, running_server
 
@@ -59,6 +61,19 @@ async def backing(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any
 @pytest.fixture
 async def server(tmp_path: Path, backing: dict[str, Any]) -> AsyncIterator[Server]:
     async with running_server(tmp_path, ticker_seconds=0.2, **backing) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def clock() -> FakeClock:
+    """A fake clock standing at the wall clock's now: the test steps it."""
+    return clock_at_now()
+
+
+@pytest.fixture
+async def clocked(tmp_path: Path, backing: dict[str, Any], clock: FakeClock) -> AsyncIterator[Server]:
+    """The usual test server (both configurations), its live session reading `clock`."""
+    async with clocked_server(tmp_path, clock, ticker_seconds=0.2, **backing) as srv:
         yield srv
 
 

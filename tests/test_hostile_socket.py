@@ -504,7 +504,7 @@ async def test_a_client_that_stops_reading_is_closed_within_30s(server: Server, 
             await chat(1)
             await asyncio.sleep(0.5)
         assert deepest <= SEND_QUEUE_PACKETS
-        assert person["id"] not in await hub.store.connected(session["id"])
+        assert person["id"] not in await hub.service.store.connected(session["id"])
         await admin.wait_for(
             "presence",
             lambda p: any(c["participant_id"] == person["id"] and not c["connected"] for c in p["changes"]),
@@ -557,7 +557,7 @@ async def test_one_session_that_cannot_tick_does_not_stall_the_others(ticking: S
             update(LiveSession).where(LiveSession.id == doomed.id).values(expected_start=now - timedelta(hours=1))
         )
 
-    await hub.writer.submit(create)
+    await hub.service.writer.submit(create)
     session = await ticking.session(starts_at=iso_in(2 / 60))
     deadline = time.monotonic() + 10
     while True:
@@ -573,24 +573,25 @@ async def test_one_session_that_cannot_tick_does_not_stall_the_others(ticking: S
 async def test_healthz_answers_503_while_a_loop_fails_or_is_dead(server: Server, hubs: list[Hub]) -> None:
     """A loop in restart backoff, or one that ended, is named by /healthz; once it runs again, ok."""
     hub = hubs[0]
-    flush = hub._flush_batches
+    publisher = hub.service.publisher
+    flush = publisher.flush_batches
 
     async def broken() -> None:
         raise RuntimeError("batching is broken")
 
-    hub._flush_batches = broken  # type: ignore[method-assign]
+    publisher.flush_batches = broken  # type: ignore[method-assign]
     deadline = time.monotonic() + 5
     while (r := await server.http.get("/healthz")).status_code == 200:
         assert time.monotonic() < deadline, "healthz stayed ok while the batcher failed"
         await asyncio.sleep(0.05)
     assert r.status_code == 503 and "batcher" in r.json()["failing"], r.text
-    hub._flush_batches = flush  # type: ignore[method-assign]
+    publisher.flush_batches = flush  # type: ignore[method-assign]
     deadline = time.monotonic() + 10
     while (await server.http.get("/healthz")).status_code != 200:
         assert time.monotonic() < deadline, "healthz did not recover once the batcher ran again"
         await asyncio.sleep(0.1)
 
-    sweeper = next(t for t in hub._tasks if t.get_name() == "companion-sweeper")
+    sweeper = hub.service.loops.tasks["sweeper"]
     sweeper.cancel()
     await asyncio.sleep(0.05)
     r = await server.http.get("/healthz")

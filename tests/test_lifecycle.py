@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.clock import FakeClock
-from tests.clocked import clock_at_now, clocked_server
+from tests.clocked import clocked_server
 from tests.support import Class, Client, Server, iso_in
 
 
@@ -325,18 +325,6 @@ async def test_every_change_after_close_conflicts(klass: Class) -> None:
 
 
 # ---------------------------------------------------------------- going live by itself
-
-
-@pytest.fixture
-async def clock() -> FakeClock:
-    return clock_at_now()
-
-
-@pytest.fixture
-async def clocked(tmp_path: Path, backing: dict[str, Any], clock: FakeClock) -> AsyncIterator[Server]:
-    """The usual test server, its live session reading `clock`."""
-    async with clocked_server(tmp_path, clock, ticker_seconds=0.2, **backing) as srv:
-        yield srv
 
 
 async def test_session_goes_live_by_itself_at_its_expected_start(clocked: Server, clock: FakeClock) -> None:

@@ -68,3 +68,19 @@ async def session_state(
     state["tickets"] = helpdesk.queue_view(tickets)["tickets"]
     state.update(checkin_code(session, now))
     return state
+
+
+async def presence_event(
+    store: LiveStore, session_id: str, participant_ids: set[str], now: datetime
+) -> dict[str, Any] | None:
+    """The `presence` event for these participants (none: the counts and code only); None once the session is gone."""
+    state = await store.session(session_id)
+    if state is None:
+        return None
+    members = await store.members(session_id)
+    connected = await store.connected(session_id)
+    return {
+        "changes": [m.presence(m.id in connected) for m in members if m.id in participant_ids],
+        "counts": counts(members, connected),
+        **checkin_code(state, now),
+    }

@@ -1,0 +1,115 @@
+"""The HTTP side's route tables: each operation names who may call it, and that column is what is enforced.
+
+`routes()` wraps every operation in one guard that authenticates the caller (bearer token, else the
+staff session cookie, CSRF-checked when it changes something) against the operation's roles before
+the handler runs; a handler reads who called with `caller(request)`. The OpenAPI document is built
+from the same tables (server/openapi.py), so what it says of "who may" is what the server does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core import payloads
+from core.bounds import is_id
+from core.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
+from core.model import Actor, article
+from server.websession import WebSessions
+from service.service import Service
+
+M = TypeVar("M", bound=BaseModel)
+Endpoint = Callable[[Request], Awaitable[Response]]
+MAX_BODY_BYTES = 1 << 20
+PUBLIC = None
+ADMIN = frozenset({"admin"})
+CONDUCT = frozenset({"admin", "instructor"})
+STAFF = frozenset({"admin", "instructor", "support"})
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One HTTP route: who may call it (None: anyone), its body, what it answers."""
+
+    method: str
+    path: str
+    handler: Endpoint
+    roles: frozenset[str] | None
+    body: type[BaseModel] | None
+    summary: str
+    answer: tuple[str, str] = ("200", "Success")  # the status and description of success
+    rate_limited: bool = False  # spends a sign-in attempt: may answer 429
+
+
+def routes(table: Sequence[Operation]) -> list[Route]:
+    """Starlette routes that authenticate against each operation's roles before its handler runs."""
+    return [Route(op.path, _guarded(op), methods=[op.method], name=op.handler.__name__) for op in table]
+
+
+def _guarded(op: Operation) -> Endpoint:
+    if op.roles is None:
+        return op.handler
+    roles = op.roles
+
+    async def endpoint(request: Request) -> Response:
+        request.state.actor = await authenticate(request, roles)
+        return await op.handler(request)
+
+    endpoint.__name__ = op.handler.__name__
+    return endpoint
+
+
+def caller(request: Request) -> Actor:
+    """Who called: set by the guard from the operation's role column (an operation with roles only)."""
+    actor: Actor = request.state.actor
+    return actor
+
+
+def service(request: Request) -> Service:
+    s: Service = request.app.state.service
+    return s
+
+
+async def authenticate(request: Request, roles: frozenset[str]) -> Actor:
+    """The caller by bearer token, or else by staff session cookie (CSRF-checked when it changes something)."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        sessions: WebSessions = request.app.state.staff_auth.sessions
+        actor = (await sessions.for_request(request)).actor
+    else:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("missing bearer token")
+        actor = await service(request).access.bearer(token.strip())
+    if actor.role not in roles:
+        raise Forbidden(f"{article(actor.role)} may not do this")
+    return actor
+
+
+async def body(request: Request, model: type[M]) -> M:
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise TooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise Invalid("body: a JSON object is required")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as e:
+        raise Invalid(payloads.describe(e)) from None
+
+
+def path_id(request: Request, name: str) -> str:
+    """An identifier from the path; one the server could never have made names nothing (and never
+    reaches the database: PostgreSQL refuses a NUL in text)."""
+    value: str = request.path_params[name]
+    if not is_id(value):
+        raise NotFound(f"no such {name.removesuffix('_id')}")
+    return value

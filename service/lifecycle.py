@@ -1,0 +1,96 @@
+"""Sessions: schedule, start, delay, close, and the video platform's status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+
+from core import helpdesk, lifecycle, payloads, pings, sheet
+from core.errors import Invalid
+from core.model import SessionState
+from persistence import repo
+from service.unit import Unit
+
+# Delays add up: a week in all is far past any real late start, and keeps the expected start (and
+# the delay_minutes INTEGER column) in range however many times someone delays.
+MAX_TOTAL_DELAY_MINUTES = 7 * 24 * 60
+
+
+class Lifecycle:
+    def __init__(self, unit: Unit) -> None:
+        self._u = unit
+
+    async def create(self, state: SessionState) -> SessionState:
+        now = self._u.now()
+        await self._u.submit(lambda db: repo.create_session(db, state=state, now=now))
+        return state
+
+    async def start(self, session_id: str) -> SessionState:
+        async with self._u.session(session_id) as s:
+            started, events = lifecycle.start(s, self._u.now())
+            pending = None
+            if started is not s:
+                await self._u.store.set_session(started)
+                pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=started), events)
+        await (pending if pending is not None else self._u.barrier())
+        return started
+
+    async def delay(self, session_id: str, p: payloads.Delay) -> SessionState:
+        async with self._u.session(session_id) as s:
+            delayed, events = lifecycle.delay(s, p.minutes, p.reason or None)
+            if delayed.delay_minutes > MAX_TOTAL_DELAY_MINUTES:
+                raise Invalid(f"minutes: a session may be delayed by at most {MAX_TOTAL_DELAY_MINUTES} minutes in all")
+            await self._u.store.set_session(delayed)
+            pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=delayed), events)
+        await pending
+        return delayed
+
+    async def close(self, session_id: str) -> SessionState:
+        """Close: end open pings and tickets, save the attendance sheet; closing again changes nothing."""
+        now = self._u.now()
+        store = self._u.store
+        async with self._u.session(session_id) as s:
+            closed, session_events = lifecycle.close(s, now)
+            pending = None
+            if closed is not s:
+                events = []
+                ended_pings = []
+                for ping in await store.open_pings(session_id):
+                    ended, ping_events = pings.close(session_id, ping, now)
+                    await store.set_ping(session_id, ended)
+                    ended_pings.append(ended)
+                    events += ping_events
+                tickets, ended_tickets, ticket_events = helpdesk.end_all(session_id, await store.tickets(session_id))
+                if ended_tickets:
+                    await store.set_tickets(session_id, tickets)
+                events += ticket_events + session_events
+                await store.set_session(closed)
+
+                async def op(db: DbSession) -> None:
+                    await repo.save_session(db, state=closed)
+                    for ping in ended_pings:
+                        await repo.close_ping(db, ping=ping)
+                    for t in ended_tickets:
+                        await repo.save_ticket(db, ticket=t, now=now)
+                    await repo.save_attendance(db, session_id=session_id, rows=await attendance_rows(db, closed, now))
+
+                pending = await self._u.write(session_id, op, events)
+        await (pending if pending is not None else self._u.barrier())
+        return closed
+
+    async def platform(self, session_id: str, p: payloads.Platform) -> None:
+        async with self._u.session(session_id) as s:
+            changed, events = lifecycle.set_platform(s, p.status, p.message)
+            await self._u.store.set_session(changed)
+            pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=changed), events)
+        await pending
+
+
+async def attendance_rows(db: DbSession, session: SessionState, now: datetime) -> list[dict[str, Any]]:
+    """The attendance sheet as it stands at `now`, from what the database holds."""
+    members = await repo.members(db, session_id=session.id)
+    conns = await repo.connections(db, session_id=session.id)
+    total, answered = await repo.answer_counts(db, session_id=session.id)
+    return sheet.rows(session, members, conns, total, answered, now)

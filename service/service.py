@@ -1,0 +1,137 @@
+"""The service: every area over one unit, its background loops, and its health; one per process."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from core.clock import Clock, SystemClock
+from core.model import Actor
+from core.settings import Settings
+from persistence import repo
+from persistence.live.base import LiveStore
+from service import views
+from service.access import Access
+from service.chat import Chat
+from service.help import Help
+from service.lifecycle import Lifecycle
+from service.loops import Loops
+from service.pings import Pings
+from service.presence import Presence
+from service.publish import Publisher, Sink
+from service.records import Records
+from service.roster import Roster
+from service.ticker import Ticker
+from service.unit import Unit
+
+log = logging.getLogger("companion.service")
+
+
+class Service:
+    """Built in the app's lifespan and handed to both adapters (the Socket.IO hub, the HTTP routes)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[DbSession],
+        store: LiveStore,
+        clock: Clock | None = None,
+    ) -> None:
+        self.settings = settings
+        # One clock for every action, the ticker and the views (tests hand in a fake one).
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.store = store
+        self._db = sessionmaker
+        self.clustered = settings.redis_url is not None
+        self.publisher = Publisher(store, self.clock)
+        self.unit = Unit(
+            store=store,
+            sessionmaker=sessionmaker,
+            clock=self.clock,
+            publisher=self.publisher,
+            ordered_publish=self.clustered,
+        )
+        self.writer = self.unit.writer
+        # Chat allowances and wrong check-in codes belong to a person, whichever process their tabs
+        # reach: counted in the live store.
+        limiter = MovingWindowRateLimiter(store.rate_storage())
+        self.lifecycle = Lifecycle(self.unit)
+        self.roster = Roster(self.unit, limiter)
+        self.presence = Presence(self.unit)
+        self.pings = Pings(self.unit)
+        self.help = Help(self.unit)
+        self.chat = Chat(self.unit, limiter)
+        self.access = Access(self.unit, secret_key=settings.secret_key, public_url=settings.public_url)
+        self.records = Records(self.unit)
+        self.ticker = Ticker(
+            self.unit,
+            self.lifecycle,
+            self.pings,
+            self.presence,
+            every_s=settings.ticker_seconds,
+            autoclose_every_s=settings.auto_close_every_s,
+            grace=timedelta(minutes=settings.auto_close_grace_minutes),
+            clustered=self.clustered,
+        )
+        self.loops = Loops()
+
+    def attach(self, sink: Sink) -> None:
+        """Where events leave: the Socket.IO side."""
+        self.publisher.attach(sink)
+
+    async def session_state(self, actor: Actor, session_id: str) -> dict[str, Any]:
+        """The `session:state` snapshot for this actor, as it stands now."""
+        state = await self.unit.ensure_loaded(session_id)
+        last_seq = await self.store.chat_last_seq(session_id)
+        return await views.session_state(self.store, actor, state, last_seq, self.clock.now())
+
+    # ------------------------------------------------------------ lifespan
+
+    async def start(self) -> None:
+        self.writer.start()
+        if not self.clustered:
+            # The embedded default is one process: every connection still open in the database was
+            # left by a process that died, and ends where it was last known alive.
+            await self.presence.end_stale()
+        self.loops.spawn("emitter", self.publisher.emit_forever)
+        self.loops.spawn("batcher", self.publisher.batch_forever)
+        self.loops.spawn("ticker", self.ticker.run)
+
+    async def quiesce(self) -> None:
+        """Stop ticking and batching, end this process's sockets in one write, commit what was acknowledged."""
+        self.loops.report_dead()
+        await self.loops.cancel("ticker", "batcher")
+        await self.presence.end_mine(self.clock.now())
+        await self.writer.stop()
+
+    async def stop(self) -> None:
+        """Once the sockets are closed: send what is due, stop the emitter, close the live store."""
+        await self.publisher.flush_batches()
+        await self.publisher.drain()
+        await self.loops.cancel("emitter")
+        await self.store.close()
+
+    async def health(self) -> list[str]:
+        """The parts that do not answer: empty when all is well."""
+        failing = []
+        try:
+            async with self._db() as db:
+                await repo.ping_database(db)
+        except (SQLAlchemyError, OSError) as e:
+            log.warning("health: database: %s", e)
+            failing.append("database")
+        try:
+            await self.store.check()
+        except (RedisError, OSError) as e:
+            log.warning("health: redis: %s", e)
+            failing.append("redis")
+        if self.writer.dead:
+            failing.append("writer")
+        return failing + self.loops.failing()
