@@ -71,9 +71,21 @@ def checkin(
             )
         if not code_accepts(session.checkin_secret, code.strip(), now):
             raise WrongCode("code: wrong check-in code")
-    late_after = timedelta(minutes=session.late_after_minutes)
-    late = session.started_at is not None and now > session.started_at + late_after
+    counted_from = late_counted_from(session)
+    late = counted_from is not None and now > counted_from + timedelta(minutes=session.late_after_minutes)
     return replace(member, checked_in_at=now, checkin_status="late" if late else "present")
+
+
+def late_counted_from(session: SessionState) -> datetime | None:
+    """Where `late_after_minutes` counts from: the later of the expected start and the actual start.
+
+    A session started early does not make people late before the time they were told (scheduled,
+    plus any delay); one started late gives them the minutes from when it began. Before it starts
+    there is nothing to count from: whenever it starts, that is later than now, so nobody is late yet.
+    """
+    if session.started_at is None:
+        return None
+    return max(session.expected_start, session.started_at)
 
 
 def mark(session: SessionState, member: Member, status: AttendanceStatus) -> Member:

@@ -16,13 +16,24 @@ HTTP_STATUS = {
 }
 
 
+# Names an error's extra fields may not take: they would overwrite the error's own, or the ack's.
+_RESERVED = frozenset({"code", "message", "ok", "error"})
+
+
 class AppError(Exception):
-    """A refusal the client is told about; `extra` fields travel beside `error` in an ack."""
+    """A refusal the client is told about, with a stable code and a message for people.
+
+    `extra` fields (the open ticket's `ticket_id`, when check-in `opens_at`, `retry_at`) travel inside
+    `error`, where the contract puts what an error carries. In an ack they also travel beside `error`,
+    where clients written before they moved in read them; the two copies are always equal.
+    """
 
     code = "invalid"
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
+        if reserved := _RESERVED & extra.keys():
+            raise TypeError(f"an error's extra fields may not be named {sorted(reserved)}")
         self.message = message
         self.extra = extra
 
@@ -31,9 +42,11 @@ class AppError(Exception):
         return HTTP_STATUS[self.code]
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        """The HTTP answer: `{"error": {"code", "message", ...extra}}`."""
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
 
     def ack(self) -> dict[str, Any]:
+        """The Socket.IO acknowledgement: `{"ok": false, "error": {...}}`, the extra fields beside `error` too."""
         return {"ok": False, **self.body(), **self.extra}
 
 

@@ -52,7 +52,10 @@ def refused(answer: Any, code: str, field: str | None = None, *, status: int | N
         body = answer
     error = body["error"]
     assert error["code"] == code, error
-    assert set(error) == {"code", "message"} and error["message"], error
+    assert {"code", "message"} <= set(error) and error["message"], error
+    if body is answer:
+        # An ack carries what its error carries (ticket_id, opens_at, retry_at) beside `error` too.
+        assert all(answer.get(k) == v for k, v in error.items() if k not in ("code", "message")), answer
     if field is not None:
         assert field in error["message"], error
     return dict(body)

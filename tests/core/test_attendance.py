@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import attendance
+from core import attendance, lifecycle
 from core.errors import Conflict, Invalid, RateLimited
-from realtime.actions import CHECKIN_WRONG_CODES
+from core.model import SessionState
+from service.roster import CHECKIN_WRONG_CODES
+from tests.clock import FakeClock
 from tests.core.factories import T0, at, member, session
 
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -40,21 +42,69 @@ def test_a_closed_session_refuses_checkin_and_marks() -> None:
         (0, 5.01, "late"),
         (12, 17, "present"),  # started late: counted from the actual start
         (12, 17.01, "late"),
-        # Started early (08:50 for 09:00): today the rule counts from the actual start alone, so
-        # 08:56 is late. CONTRACT.md says "the later of the expected start and the actual start",
-        # which would make everyone until 09:05 present: a divergence this test pins, not a choice.
-        (-10, -5, "present"),
-        (-10, -4.99, "late"),
-        (-10, 3, "late"),
+        # Started early (08:50 for 09:00): counted from the expected start, the later of the two, so
+        # everyone until 09:05 is on time (CONTRACT.md, Check-in).
+        (-10, -4.99, "present"),
+        (-10, 3, "present"),
+        (-10, 5, "present"),
+        (-10, 5.01, "late"),
     ],
 )
-def test_late_counts_late_after_minutes_from_the_actual_start(
+def test_late_counts_late_after_minutes_from_the_later_of_the_expected_and_the_actual_start(
     started: float | None, checked_in: float, status: str
 ) -> None:
     s = session(
         status="live" if started is not None else "scheduled", started_at=None if started is None else at(started)
     )
     assert attendance.checkin(s, member(), None, at(checked_in)).checkin_status == status
+
+
+def _started(clock: FakeClock, *, delay: int, start_at: float) -> SessionState:
+    """A session scheduled for 09:00 (late after 5 minutes), delayed by `delay` minutes while it was
+    scheduled, and started when the clock reads `start_at` minutes from 09:00, as the hub drives it."""
+    s = session()
+    if delay:
+        s, _ = lifecycle.delay(s, delay, "projector")
+    clock.set(at(start_at))
+    s, _ = lifecycle.start(s, clock.now())
+    assert s.started_at == at(start_at)
+    return s
+
+
+def _checkin_after(s: SessionState, clock: FakeClock, minutes: float) -> str | None:
+    """The status of a check-in when the clock has moved on to `minutes` from 09:00."""
+    clock.set(at(minutes))
+    return attendance.checkin(s, member(), None, clock.now()).checkin_status
+
+
+@pytest.mark.parametrize(
+    ("delay", "start_at", "on_time_until"),
+    [
+        (0, 0, 5),  # started on time: 09:00 + 5
+        (0, -10, 5),  # started early, at 08:50: still from the scheduled 09:00
+        (0, 12, 17),  # started late, at 09:12: from the actual start
+        (15, 10, 20),  # delayed to 09:15, started before it at 09:10: from the delayed time
+        (15, 15, 20),  # delayed to 09:15, started at it
+        (15, 22, 27),  # delayed to 09:15, started after it at 09:22: from the actual start
+    ],
+)
+def test_late_with_a_clock_through_delays_and_starts(delay: int, start_at: float, on_time_until: float) -> None:
+    """Driven by a clock the test moves: on time until late_after_minutes past the later of the expected
+    start (scheduled, plus any delay) and the actual start; late from the first moment after it."""
+    clock = FakeClock()
+    s = _started(clock, delay=delay, start_at=start_at)
+    assert s.expected_start == at(delay)
+    assert _checkin_after(s, clock, start_at) == "present"  # at the start itself
+    assert _checkin_after(s, clock, on_time_until) == "present"
+    assert _checkin_after(s, clock, on_time_until + 0.001) == "late"
+    assert attendance.late_counted_from(s) == max(at(delay), at(start_at))
+
+
+def test_late_is_not_counted_before_the_start() -> None:
+    """A scheduled session has no start to count from, so a check-in before it is present."""
+    assert attendance.late_counted_from(session(delay_minutes=5)) is None
+    clock = FakeClock(at(-20))
+    assert attendance.checkin(session(), member(), None, clock.now()).checkin_status == "present"
 
 
 def test_late_after_minutes_is_the_sessions_own() -> None:

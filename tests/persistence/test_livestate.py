@@ -191,3 +191,21 @@ async def test_redis_presence_expires_when_its_process_stops_refreshing(redis_se
         assert await store.expired("s1") == []
     finally:
         await store.close()
+
+
+async def test_both_stores_give_the_roster_in_one_order(store: LiveStore) -> None:
+    """The roster reads by name, case aside, then by id for people of one name, in both stores:
+    not in the order people were loaded or added (staff screens and presence list it this way)."""
+    snap = _snapshot()
+    snap.members = [
+        Member(id="m5", name="zoë", email="z@x.org"),
+        Member(id="m3", name="Bob", email="b2@x.org"),
+        Member(id="m1", name="ann", email="ann@example.org"),
+        Member(id="m2", name="Bob", email="b@x.org"),
+    ]
+    await store.load(snap)
+    await store.set_member("s1", Member(id="m4", name="Carla", email="c@x.org"))
+    await store.set_member("s1", Member(id="m0", name="Able", email="a@x.org"))
+    assert [m.id for m in await store.members("s1")] == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    await store.set_member("s1", Member(id="m5", name="Aaron", email="z@x.org"))  # renamed on a roster update
+    assert [m.id for m in await store.members("s1")] == ["m5", "m0", "m1", "m2", "m3", "m4"]
