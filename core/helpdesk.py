@@ -49,6 +49,15 @@ def resolve(ticket: Ticket, staff_name: str, note: str | None) -> Ticket:
     return replace(ticket, state="resolved", claimed_by=ticket.claimed_by or staff_name, note=note, position=None)
 
 
+def withdraw(ticket: Ticket, participant_id: str) -> Ticket:
+    """A participant takes back their own ticket while it is waiting or claimed."""
+    if ticket.participant_id != participant_id:
+        raise NotFound("no such ticket of yours")
+    if not ticket.is_open:
+        raise Conflict(f"the ticket is {ticket.state}")
+    return replace(ticket, state="withdrawn", position=None)
+
+
 def end_unresolved(ticket: Ticket) -> Ticket:
     """At close, waiting and claimed tickets end unresolved."""
     return replace(ticket, state="unresolved", position=None)
@@ -69,16 +78,17 @@ def renumber(tickets: list[Ticket]) -> tuple[list[Ticket], list[Emit]]:
     return out, emits
 
 
-def queue_view(tickets: list[Ticket]) -> dict[str, object]:
+def queue_view(session: SessionState, tickets: list[Ticket]) -> dict[str, object]:
     """The whole list of waiting and claimed tickets, oldest first."""
-    return {"tickets": [t.view() for t in sorted(tickets, key=lambda t: t.created_at) if t.is_open]}
+    opened = sorted((t for t in tickets if t.is_open), key=lambda t: t.created_at)
+    return {"tickets": [t.view(session.started_at) for t in opened]}
 
 
-def opened(session_id: str, tickets: list[Ticket], ticket: Ticket) -> tuple[list[Ticket], Ticket, list[Emit]]:
+def opened(session: SessionState, tickets: list[Ticket], ticket: Ticket) -> tuple[list[Ticket], Ticket, list[Emit]]:
     """The queue with a new ticket at its end: its participant learns their position, staff the queue."""
     queue, events = renumber([*tickets, ticket])
     numbered = next(t for t in queue if t.id == ticket.id)
-    return queue, numbered, [*events, queue_event(session_id, queue)]
+    return queue, numbered, [*events, queue_event(session, queue)]
 
 
 def changed(
@@ -92,10 +102,10 @@ def changed(
     after = change(current)
     queue, events = renumber([after if t.id == ticket_id else t for t in tickets])
     told = Emit("help:ticket", after.mine(), room_participant(after.participant_id))
-    return queue, after, [told, *events, queue_event(session.id, queue)]
+    return queue, after, [told, *events, queue_event(session, queue)]
 
 
-def end_all(session_id: str, tickets: list[Ticket]) -> tuple[list[Ticket], list[Ticket], list[Emit]]:
+def end_all(session: SessionState, tickets: list[Ticket]) -> tuple[list[Ticket], list[Ticket], list[Emit]]:
     """At close, every open ticket ends unresolved: (the queue, the tickets that ended, the events)."""
     ended = [end_unresolved(t) for t in tickets if t.is_open]
     if not ended:
@@ -103,8 +113,8 @@ def end_all(session_id: str, tickets: list[Ticket]) -> tuple[list[Ticket], list[
     by_id = {t.id: t for t in ended}
     queue = [by_id.get(t.id, t) for t in tickets]
     events = [Emit("help:ticket", t.mine(), room_participant(t.participant_id)) for t in ended]
-    return queue, ended, [*events, queue_event(session_id, queue)]
+    return queue, ended, [*events, queue_event(session, queue)]
 
 
-def queue_event(session_id: str, tickets: list[Ticket]) -> Emit:
-    return Emit("help:queue", queue_view(tickets), room_staff(session_id))
+def queue_event(session: SessionState, tickets: list[Ticket]) -> Emit:
+    return Emit("help:queue", queue_view(session, tickets), room_staff(session.id))

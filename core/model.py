@@ -16,7 +16,7 @@ PARTICIPANT_ONLY: frozenset[str] = frozenset({"participant"})
 
 SessionStatus = Literal["scheduled", "live", "closed"]
 AttendanceStatus = Literal["present", "late", "absent", "excused"]
-TicketState = Literal["waiting", "claimed", "resolved", "unresolved"]
+TicketState = Literal["waiting", "claimed", "resolved", "unresolved", "withdrawn"]
 PingKind = Literal["poll", "pulse", "rating", "text", "attention"]
 PlatformStatus = Literal["ok", "degraded", "down"]
 
@@ -188,7 +188,12 @@ class Ticket:
     def is_open(self) -> bool:
         return self.state in ("waiting", "claimed")
 
-    def view(self) -> dict[str, Any]:
+    def pre_class(self, session_started_at: datetime | None) -> bool:
+        """Opened before the class went live (a setup problem, not one mid-lecture)."""
+        return session_started_at is None or self.created_at < session_started_at
+
+    def view(self, session_started_at: datetime | None) -> dict[str, Any]:
+        """What staff see in the queue."""
         return {
             "ticket_id": self.id,
             "participant_id": self.participant_id,
@@ -199,11 +204,12 @@ class Ticket:
             "position": self.position,
             "claimed_by": self.claimed_by,
             "created_at": iso(self.created_at),
+            "pre_class": self.pre_class(session_started_at),
         }
 
     def mine(self) -> dict[str, Any]:
-        """What the ticket's own participant is told."""
-        return {"ticket_id": self.id, "state": self.state, "position": self.position}
+        """What the ticket's own participant is told (the support note once resolved)."""
+        return {"ticket_id": self.id, "state": self.state, "position": self.position, "note": self.note}
 
 
 @dataclass(slots=True, frozen=True)

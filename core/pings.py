@@ -88,6 +88,13 @@ def close(session_id: str, ping: Ping, now: datetime) -> tuple[Ping, list[Emit]]
     ]
 
 
+def share(session_id: str, ping: Ping) -> list[Emit]:
+    """Show a closed ping's results to the participants (the instructor chooses to)."""
+    if ping.is_open:
+        raise Conflict("close the ping before sharing its results")
+    return [Emit("ping:shared", {"ping_id": ping.id, "results": results(ping)}, room_participants(session_id))]
+
+
 def tally(ping: Ping) -> Any:
     answers = list(ping.answers.values())
     match ping.kind:

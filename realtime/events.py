@@ -74,6 +74,14 @@ def event_table(service: Service) -> dict[str, EventSpec]:
         await s.help.resolve(c.actor, c.session_id, p)
         return {}
 
+    async def help_withdraw(c: Conn, p: P.HelpRef) -> dict[str, Any]:
+        await s.help.withdraw(c.actor, c.session_id, p.ticket_id)
+        return {}
+
+    async def ping_share(c: Conn, p: P.PingRef) -> dict[str, Any]:
+        await s.pings.share(c.session_id, p.ping_id)
+        return {}
+
     async def chat_send(c: Conn, p: P.ChatSend) -> dict[str, Any]:
         message_id, seq = await s.chat.send(c.actor, c.session_id, p)
         return {"id": message_id, "seq": seq}
@@ -109,6 +117,8 @@ def event_table(service: Service) -> dict[str, EventSpec]:
         "help:open": EventSpec(PARTICIPANT_ONLY, P.HelpOpen, help_open),
         "help:claim": EventSpec(SUPPORT_ROLES, P.HelpRef, help_claim),
         "help:resolve": EventSpec(SUPPORT_ROLES, P.HelpResolve, help_resolve),
+        "help:withdraw": EventSpec(PARTICIPANT_ONLY, P.HelpRef, help_withdraw),
+        "ping:share": EventSpec(CONDUCT_ROLES, P.PingRef, ping_share),
         "chat:send": EventSpec(None, P.ChatSend, chat_send),
         "chat:history": EventSpec(None, P.ChatHistory, chat_history),
         "session:start": EventSpec(CONDUCT_ROLES, P.Empty, session_start),

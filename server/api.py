@@ -94,6 +94,11 @@ async def attendance_csv(request: Request) -> Response:
     )
 
 
+async def presence(request: Request) -> Response:
+    state = await session_for(request)
+    return json(await service(request).roster.timeline(state.id))
+
+
 async def chat_log(request: Request) -> Response:
     state = await session_for(request)
     messages = await service(request).chat.log(state.id)
@@ -155,6 +160,14 @@ API: list[Operation] = [
         STAFF,
         None,
         "The attendance sheet as CSV",
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/presence",
+        presence,
+        STAFF,
+        None,
+        "Presence over time: each participant's connected intervals, and how many were connected after each change",
     ),
     Operation("GET", "/api/sessions/{session_id}/chat", chat_log, STAFF, None, "The chat log in seq order"),
 ]

@@ -29,7 +29,7 @@ class Help:
                 text=p.text,
                 now=now,
             )
-            tickets, ticket, events = helpdesk.opened(session_id, tickets, new)
+            tickets, ticket, events = helpdesk.opened(s, tickets, new)
             await store.set_tickets(session_id, tickets)
             pending = await self._u.write(
                 session_id, lambda db: repo.add_ticket(db, session_id=session_id, ticket=ticket), events
@@ -42,6 +42,11 @@ class Help:
 
     async def resolve(self, actor: Actor, session_id: str, p: payloads.HelpResolve) -> None:
         await self._change(session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None))
+
+    async def withdraw(self, actor: Actor, session_id: str, ticket_id: str) -> None:
+        assert actor.participant_id is not None
+        pid = actor.participant_id
+        await self._change(session_id, ticket_id, lambda t: helpdesk.withdraw(t, pid))
 
     async def _change(self, session_id: str, ticket_id: str, change: helpdesk.Change) -> None:
         now = self._u.now()

@@ -62,7 +62,7 @@ class Lifecycle:
                     await store.set_ping(session_id, ended)
                     ended_pings.append(ended)
                     events += ping_events
-                tickets, ended_tickets, ticket_events = helpdesk.end_all(session_id, await store.tickets(session_id))
+                tickets, ended_tickets, ticket_events = helpdesk.end_all(closed, await store.tickets(session_id))
                 if ended_tickets:
                     await store.set_tickets(session_id, tickets)
                 events += ticket_events + session_events

@@ -75,6 +75,18 @@ class Pings:
         await pending
         return pings.results(closed)
 
+    async def share(self, session_id: str, ping_id: str) -> None:
+        """Show a closed ping's results to every participant (ping:shared)."""
+        async with self._u.session(session_id):
+            ping = await self._u.store.ping(session_id, ping_id)
+            if ping is None:
+                await self._u.barrier()  # a close being written finishes first
+                ping = await self._u.read(repo.get_ping, session_id=session_id, ping_id=ping_id)
+            if ping is None:
+                raise NotFound("no such ping")
+            pending = await self._u.write(session_id, None, pings.share(session_id, ping))
+        await pending
+
     async def close_due(self, session_id: str) -> None:
         """Close the pings whose time is up."""
         now = self._u.now()

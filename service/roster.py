@@ -10,7 +10,7 @@ from typing import Any
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from core import attendance, lifecycle, payloads
+from core import attendance, lifecycle, payloads, timeline
 from core.errors import NotFound
 from core.model import Actor, Member, SessionState
 from persistence import repo
@@ -117,6 +117,14 @@ class Roster:
             pending = await self._u.write(session_id, repo.save_member(member=marked, now=now))
         await pending
         self._u.publisher.presence_changed(session_id, marked.id)
+
+    async def timeline(self, session_id: str) -> dict[str, Any]:
+        """Presence over time: each participant's connected intervals and the connected count after each change."""
+        await self._u.ensure_loaded(session_id)
+        await self._u.barrier()  # connections opened or closed just now are on record
+        members = await self._u.read(repo.members, session_id=session_id)
+        conns = await self._u.read(repo.connections, session_id=session_id)
+        return timeline.timeline(members, conns, self._u.now())
 
     async def sheet(self, session_id: str) -> list[dict[str, Any]]:
         """The saved sheet of a closed session, or the sheet as it stands."""

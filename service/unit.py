@@ -89,10 +89,11 @@ class Unit:
         async with self.session(session_id) as state:
             return state
 
-    async def write(self, session_id: str, op: Op, events: Sequence[Emit] = ()) -> asyncio.Future[Any]:
+    async def write(self, session_id: str, op: Op | None, events: Sequence[Emit] = ()) -> asyncio.Future[Any]:
         """Queue a write under the session's lock; the future settles once it is committed.
 
-        Its events are published once it has committed, in commit order, by the one publish path.
+        Its events are published once it has committed, in commit order, by the one publish path
+        (op None: nothing to write, the events still go out in their place in that order).
         """
         if not self._ordered or not events:
             return await self.writer.enqueue(op, events=events, session_id=session_id)

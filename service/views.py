@@ -65,7 +65,7 @@ async def session_state(
     state["participants"] = [m.presence(m.id in connected) for m in members]
     state["counts"] = counts(members, connected)
     state["pings"] = [{**pings.view(p), **pings.results(p)} for p in open_pings]
-    state["tickets"] = helpdesk.queue_view(tickets)["tickets"]
+    state["tickets"] = helpdesk.queue_view(session, tickets)["tickets"]
     state.update(checkin_code(session, now))
     return state
 

@@ -51,8 +51,18 @@ async def test_open_answers_ticket_and_position(klass: Class) -> None:
     third = await open_ticket(p2, "other", "")
     assert (first["position"], second["position"], third["position"]) == (1, 2, 3)
     assert len({first["ticket_id"], second["ticket_id"], third["ticket_id"]}) == 3
-    assert await p0.wait_for("help:ticket") == {"ticket_id": first["ticket_id"], "state": "waiting", "position": 1}
-    assert await p1.wait_for("help:ticket") == {"ticket_id": second["ticket_id"], "state": "waiting", "position": 2}
+    assert await p0.wait_for("help:ticket") == {
+        "ticket_id": first["ticket_id"],
+        "state": "waiting",
+        "position": 1,
+        "note": None,
+    }
+    assert await p1.wait_for("help:ticket") == {
+        "ticket_id": second["ticket_id"],
+        "state": "waiting",
+        "position": 2,
+        "note": None,
+    }
     queue = await klass.support.wait_for("help:queue", lambda q: len(q["tickets"]) == 3)
     row = queue["tickets"][1]
     assert row["ticket_id"] == second["ticket_id"]
@@ -135,11 +145,13 @@ async def test_support_and_admin_claim_and_resolve(klass: Class) -> None:
         "ticket_id": t0,
         "state": "resolved",
         "position": None,
+        "note": "restarted the browser",
     }
     assert await p1.wait_for("help:ticket", lambda t: t["state"] == "resolved") == {
         "ticket_id": t1,
         "state": "resolved",
         "position": None,
+        "note": None,
     }
 
 
@@ -154,6 +166,7 @@ async def test_a_waiting_ticket_may_be_resolved_without_a_claim(klass: Class) ->
         "ticket_id": t1,
         "state": "waiting",
         "position": 1,
+        "note": None,
     }
 
 
@@ -194,7 +207,7 @@ async def test_after_resolve_the_participant_may_open_again(klass: Class) -> Non
     second = await open_ticket(p0, "screen", "cannot share")
     assert second["ticket_id"] != first["ticket_id"] and second["position"] == 1
     state = await p0.call("session:state", {})
-    assert state["ticket"] == {"ticket_id": second["ticket_id"], "state": "waiting", "position": 1}
+    assert state["ticket"] == {"ticket_id": second["ticket_id"], "state": "waiting", "position": 1, "note": None}
     rows = await queue_where(klass.support, lambda rows: rows and rows[0][0] == second["ticket_id"])
     assert rows == [(second["ticket_id"], "waiting", 1, None)]
 
@@ -234,16 +247,19 @@ async def test_ticket_events_go_to_their_own_participant_as_positions_move(klass
         "ticket_id": t0,
         "state": "claimed",
         "position": None,
+        "note": None,
     }
     assert await p1.wait_for("help:ticket", lambda t: t["position"] == 1) == {
         "ticket_id": t1,
         "state": "waiting",
         "position": 1,
+        "note": None,
     }
     assert await p2.wait_for("help:ticket", lambda t: t["position"] == 2) == {
         "ticket_id": t2,
         "state": "waiting",
         "position": 2,
+        "note": None,
     }
     await settle(klass)
     assert [(t["state"], t["position"]) for t in p0.of("help:ticket")] == [("waiting", 1), ("claimed", None)]
@@ -261,7 +277,7 @@ async def test_session_state_shows_queue_to_staff_and_own_ticket_to_participant(
     state = await klass.support.call("session:state", {})
     assert brief({"tickets": state["tickets"]}) == [(t0, "claimed", None, "Sam Support"), (t1, "waiting", 1, None)]
     state = await klass.participants[1].call("session:state", {})
-    assert state["ticket"] == {"ticket_id": t1, "state": "waiting", "position": 1}
+    assert state["ticket"] == {"ticket_id": t1, "state": "waiting", "position": 1, "note": None}
     state = await klass.participants[2].call("session:state", {})
     assert state["ticket"] is None
 
@@ -282,8 +298,8 @@ async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
     assert ack["ok"] is True and ack["session"]["status"] == "closed"
     for p in klass.participants:
         await p.wait_for("session", lambda s: s["status"] == "closed")  # sent after the tickets ended
-    assert p0.of("help:ticket")[-1] == {"ticket_id": t0, "state": "unresolved", "position": None}
-    assert p1.of("help:ticket")[-1] == {"ticket_id": t1, "state": "unresolved", "position": None}
+    assert p0.of("help:ticket")[-1] == {"ticket_id": t0, "state": "unresolved", "position": None, "note": None}
+    assert p1.of("help:ticket")[-1] == {"ticket_id": t1, "state": "unresolved", "position": None, "note": None}
     assert [(t["state"], t["position"]) for t in p2.of("help:ticket")] == [
         ("waiting", 3),
         ("waiting", 2),
@@ -295,4 +311,64 @@ async def test_session_close_ends_open_tickets_unresolved(klass: Class) -> None:
     await p2.refused("help:open", {"category": "audio", "text": "too late"}, "conflict")
     await klass.support.refused("help:resolve", {"ticket_id": t0}, "conflict")
     state = await p1.call("session:state", {})
-    assert state["ticket"] == {"ticket_id": t1, "state": "unresolved", "position": None}
+    assert state["ticket"] == {"ticket_id": t1, "state": "unresolved", "position": None, "note": None}
+
+
+# ---------------------------------------------------------------- withdrawing, and what a ticket carries
+
+
+async def test_a_participant_withdraws_their_own_waiting_or_claimed_ticket(klass: Class) -> None:
+    """Withdrawn leaves the queue; the next one moves up and is told; withdrawing again is a conflict."""
+    p0, p1, p2 = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    t1 = (await open_ticket(p1))["ticket_id"]
+    t2 = (await open_ticket(p2))["ticket_id"]
+    assert await p0.ok("help:withdraw", {"ticket_id": t0}) == {"ok": True}
+    assert await p0.wait_for("help:ticket", lambda t: t["state"] == "withdrawn") == {
+        "ticket_id": t0,
+        "state": "withdrawn",
+        "position": None,
+        "note": None,
+    }
+    assert (await p1.wait_for("help:ticket", lambda t: t["position"] == 1))["ticket_id"] == t1
+    rows = await queue_where(klass.support, lambda rows: [r[0] for r in rows] == [t1, t2])
+    assert rows == [(t1, "waiting", 1, None), (t2, "waiting", 2, None)]
+    await p0.refused("help:withdraw", {"ticket_id": t0}, "conflict")
+    # Claimed tickets may be withdrawn too; staff see it leave the queue.
+    assert await klass.support.ok("help:claim", {"ticket_id": t1}) == {"ok": True}
+    assert await p1.ok("help:withdraw", {"ticket_id": t1}) == {"ok": True}
+    assert await queue_where(klass.support, lambda rows: [r[0] for r in rows] == [t2]) == [(t2, "waiting", 1, None)]
+    # Withdrawn, a participant may open a new one.
+    assert (await open_ticket(p0))["position"] == 2
+
+
+async def test_withdrawing_someone_elses_ticket_or_a_made_up_one_is_not_found(klass: Class) -> None:
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    await p1.refused("help:withdraw", {"ticket_id": t0}, "not_found")
+    await p1.refused("help:withdraw", {"ticket_id": "f" * 32}, "not_found")
+    await p1.refused("help:withdraw", {}, "invalid", "ticket_id")
+    for client in staff(klass):
+        await client.refused("help:withdraw", {"ticket_id": t0}, "forbidden")
+    assert (await p0.ok("session:state", {}))["ticket"]["state"] == "waiting"
+
+
+async def test_the_support_note_reaches_the_participant_and_survives_a_reload(klass: Class) -> None:
+    p0 = klass.participants[0]
+    t0 = (await open_ticket(p0))["ticket_id"]
+    assert await klass.support.ok("help:resolve", {"ticket_id": t0, "note": "Unmute in Zoom: Alt+A"}) == {"ok": True}
+    told = await p0.wait_for("help:ticket", lambda t: t["state"] == "resolved")
+    assert told["note"] == "Unmute in Zoom: Alt+A"
+    assert (await p0.ok("session:state", {}))["ticket"]["note"] == "Unmute in Zoom: Alt+A"
+
+
+async def test_tickets_opened_before_the_class_went_live_are_marked_pre_class(klass: Class) -> None:
+    """The class of `klass` is scheduled: a ticket now is a setup problem; one after the start is not."""
+    p0, p1, _ = klass.participants
+    t0 = (await open_ticket(p0))["ticket_id"]
+    await klass.instructor.ok("session:start", {})
+    t1 = (await open_ticket(p1))["ticket_id"]
+    queue = await klass.support.wait_for("help:queue", lambda q: len(q["tickets"]) == 2)
+    assert {t["ticket_id"]: t["pre_class"] for t in queue["tickets"]} == {t0: True, t1: False}
+    state = await klass.support.ok("session:state", {})
+    assert {t["ticket_id"]: t["pre_class"] for t in state["tickets"]} == {t0: True, t1: False}

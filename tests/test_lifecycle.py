@@ -96,7 +96,7 @@ async def test_participant_state_has_me_pings_and_ticket(klass: Class) -> None:
     assert ping["options"] == ["A", "B", "C"] and ping["closes_at"] == launched["closes_at"]
     assert ping["my_answer"] == 2
     assert "tally" not in ping
-    assert state["ticket"] == {"ticket_id": opened["ticket_id"], "state": "waiting", "position": 1}
+    assert state["ticket"] == {"ticket_id": opened["ticket_id"], "state": "waiting", "position": 1, "note": None}
     for staff_only in ("participants", "counts", "tickets", "checkin_code"):
         assert staff_only not in state
 

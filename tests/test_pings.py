@@ -509,3 +509,34 @@ async def test_open_pings_are_in_session_state_for_late_joiners(klass: Class) ->
     view = state["pings"][0]
     assert view["ping_id"] == poll and view["options"] == OPTIONS
     assert view["answered"] == 2 and view["tally"] == [0, 1, 1] and view["total"] == 4
+
+
+# ---------------------------------------------------------------- sharing results
+
+
+async def test_the_instructor_shares_a_closed_pings_results_with_the_participants(klass: Class) -> None:
+    p0, p1, p2 = klass.participants
+    ping_id = (await klass.instructor.ok("ping:launch", payload_for("poll")))["ping_id"]
+    for p in klass.participants:
+        await p.wait_for("ping", about(ping_id))
+    assert await p0.ok("ping:answer", {"ping_id": ping_id, "answer": 1}) == {"ok": True}
+    assert await p1.ok("ping:answer", {"ping_id": ping_id, "answer": 1}) == {"ok": True}
+    await klass.instructor.refused("ping:share", {"ping_id": ping_id}, "conflict")  # still open
+    results = (await klass.instructor.ok("ping:close", {"ping_id": ping_id}))["results"]
+    assert await klass.instructor.ok("ping:share", {"ping_id": ping_id}) == {"ok": True}
+    for p in (p0, p1, p2):
+        shared = await p.wait_for("ping:shared", about(ping_id))
+        assert shared == {"ping_id": ping_id, "results": results}
+        assert shared["results"]["tally"] == [0, 2, 0]
+    for client in staff(klass):
+        assert client.of("ping:shared") == []  # staff have the results already
+
+
+async def test_only_the_instructor_and_admin_share_and_only_a_ping_of_the_session(klass: Class) -> None:
+    ping_id = (await klass.admin.ok("ping:launch", payload_for("pulse")))["ping_id"]
+    await klass.admin.ok("ping:close", {"ping_id": ping_id})
+    await klass.support.refused("ping:share", {"ping_id": ping_id}, "forbidden")
+    await klass.participants[0].refused("ping:share", {"ping_id": ping_id}, "forbidden")
+    await klass.admin.refused("ping:share", {"ping_id": "f" * 32}, "not_found")
+    await klass.admin.refused("ping:share", {}, "invalid", "ping_id")
+    assert await klass.admin.ok("ping:share", {"ping_id": ping_id}) == {"ok": True}  # sharing again is fine

@@ -60,13 +60,13 @@ def test_close_ends_open_tickets_unresolved_and_the_queue_shows_only_open_ones()
     waiting, claimed = ticket("a", "p1", at(1), position=1), ticket("b", "p2", at(0), state="claimed")
     ended = helpdesk.end_unresolved(waiting)
     assert (ended.state, ended.position) == ("unresolved", None)
-    view = helpdesk.queue_view([waiting, ended, claimed])
+    view = helpdesk.queue_view(session(), [waiting, ended, claimed])
     assert [t["ticket_id"] for t in view["tickets"]] == ["b", "a"]  # type: ignore[index]
 
 
 def test_opening_puts_the_ticket_last_tells_its_participant_their_place_and_staff_the_queue() -> None:
     first = helpdesk.renumber([ticket("a", "p1", at(1))])[0]
-    queue, new, events = helpdesk.opened("s1", first, ticket("b", "p2", at(2)))
+    queue, new, events = helpdesk.opened(session(), first, ticket("b", "p2", at(2)))
     assert (new.id, new.position) == ("b", 2) and positions(queue) == {"a": 1, "b": 2}
     assert [(e.event, e.room) for e in events] == [
         ("help:ticket", room_participant("p2")),
@@ -100,9 +100,34 @@ def test_a_change_to_an_unknown_ticket_is_not_found_even_after_close_and_a_close
 def test_at_close_every_open_ticket_ends_unresolved_and_its_holder_is_told() -> None:
     done = helpdesk.resolve(ticket("r", "p9", at(0)), "Sam", None)
     queue = [done, *helpdesk.renumber([ticket("a", "p1", at(1)), ticket("b", "p2", at(2))])[0]]
-    after, ended, events = helpdesk.end_all("s1", queue)
+    after, ended, events = helpdesk.end_all(session(), queue)
     assert {t.id: t.state for t in after} == {"r": "resolved", "a": "unresolved", "b": "unresolved"}
     assert [t.id for t in ended] == ["a", "b"]
     assert [e.room for e in events] == [room_participant("p1"), room_participant("p2"), room_staff("s1")]
     assert events[-1].payload == {"tickets": []}
-    assert helpdesk.end_all("s1", after) == (after, [], [])
+    assert helpdesk.end_all(session(), after) == (after, [], [])
+
+
+def test_a_participant_withdraws_only_their_own_open_ticket() -> None:
+    mine = ticket("a", "p1", at(1))
+    gone = helpdesk.withdraw(mine, "p1")
+    assert (gone.state, gone.position, gone.is_open) == ("withdrawn", None, False)
+    assert helpdesk.withdraw(helpdesk.claim(mine, "Sam"), "p1").state == "withdrawn"
+    with pytest.raises(NotFound):
+        helpdesk.withdraw(mine, "p2")
+    with pytest.raises(Conflict, match="withdrawn"):
+        helpdesk.withdraw(gone, "p1")
+    with pytest.raises(Conflict, match="resolved"):
+        helpdesk.withdraw(helpdesk.resolve(mine, "Sam", None), "p1")
+
+
+def test_a_ticket_opened_before_the_class_went_live_is_pre_class() -> None:
+    before, after = ticket("a", "p1", at(-5)), ticket("b", "p2", at(5))
+    scheduled, live = session(), session(status="live", started_at=at(0))
+    assert [t["pre_class"] for t in helpdesk.queue_view(scheduled, [before, after])["tickets"]] == [True, True]  # type: ignore[index]
+    assert [t["pre_class"] for t in helpdesk.queue_view(live, [before, after])["tickets"]] == [True, False]  # type: ignore[index]
+
+
+def test_the_participant_is_told_the_support_note() -> None:
+    done = helpdesk.resolve(ticket("a", "p1", at(1)), "Sam", "Restart Zoom")
+    assert done.mine() == {"ticket_id": "a", "state": "resolved", "position": None, "note": "Restart Zoom"}

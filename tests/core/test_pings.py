@@ -138,3 +138,13 @@ def test_participants_see_the_question_not_the_results() -> None:
         "options": ["a", "b"],
         "closes_at": "2030-01-07T09:01:00.000Z",
     }
+
+
+def test_sharing_shows_a_closed_pings_results_to_participants_only() -> None:
+    closed, _ = pings.close("s1", ping("pulse", answers={"p1": "ok", "p2": "lost"}), at(seconds=10))
+    (event,) = pings.share("s1", closed)
+    assert (event.event, event.room) == ("ping:shared", room_participants("s1"))
+    assert event.payload == {"ping_id": closed.id, "results": pings.results(closed)}
+    assert event.payload["results"]["tally"] == {"ok": 1, "lost": 1}
+    with pytest.raises(Conflict, match="close"):
+        pings.share("s1", ping())

@@ -15,7 +15,7 @@ async def test_a_second_help_open_carries_the_open_ticket_id_inside_its_error(kl
     first = await p0.ok("help:open", {"category": "audio", "text": "no sound"})
     ack = await p0.refused("help:open", {"category": "video", "text": "again"}, "conflict")
     assert ack["error"]["ticket_id"] == ack["ticket_id"] == first["ticket_id"]
-    mine = {"ticket_id": first["ticket_id"], "state": "waiting", "position": 1}
+    mine = {"ticket_id": first["ticket_id"], "state": "waiting", "position": 1, "note": None}
     assert ack["error"]["ticket"] == ack["ticket"] == mine
     assert ack["error"]["message"] == "you already have an open ticket"
 
