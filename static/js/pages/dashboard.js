@@ -197,6 +197,7 @@ function main(page) {
     show(byId('launch-section'), canConduct() && !state.isClosed);
     platformSwitch.setEnabled(!state.isClosed);
     chat.setClosed(state.isClosed);
+    show(byId('chat-form'), !state.isClosed); // read-only after close: no dead box
     renderRoster();
     if (state.isClosed && !reportShown) {
       // Close answers once attendance and chat are saved, so the sheets are final now.
