@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Locator, Page, ViewportSize, expect
 
-from tests.browser import CHROMIUM, PHONE, SCREENSHOTS, Tab, axe_violations, chromium, enrol, open_tab
-from tests.support import Client, Server, iso_in, running_server
+from tests.browser import CHROMIUM, PHONE, SCREENSHOTS, axe_violations, chromium, open_tab
+from tests.support import Server, iso_in, running_server
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
@@ -172,3 +172,172 @@ async def test_first_screen_beside_the_call(site: Server, browser: Browser, size
     assert {name: [v["id"] for v in vs] for name, vs in found.items() if vs} == {}
     for tab in tabs:
         tab.assert_no_script_errors()
+
+
+# --- the pure modules, through Chromium -----------------------------------------------------------
+
+PURE_CHECKS = """async () => {
+  const f = await import('/static/js/lib/format.js');
+  const att = await import('/static/js/shared/attendance.js');
+  const kinds = await import('/static/js/shared/ping-kinds.js');
+  const order = await import('/static/js/staff/roster-order.js');
+  const win = await import('/static/js/staff/virtual-window.js');
+  const rules = await import('/static/js/staff/notice-rules.js');
+  const now = Date.UTC(2026, 11, 2, 9, 0);
+  const rows = [
+    {participant_id: 'b', name: 'bo', email: 'bo@x', connected: false, status: 'absent', checked_in_at: null},
+    {participant_id: 'a', name: 'Ána', email: 'ana@x', connected: true, status: 'late', checked_in_at: '2026-12-02T09:07:00Z'},
+    {participant_id: 'c', name: 'Cy', email: 'cy@x', connected: true, status: 'present', checked_in_at: '2026-12-02T09:01:00Z'},
+  ];
+  return {
+    minutes: [f.minutesSeconds(5.51), f.minutesSeconds(0.25), f.minutesSeconds(61), f.minutesSeconds(null)],
+    soon: f.startsIn(now + 65_000, now),
+    far: f.startsIn(now + 7 * 86_400_000 + 3_600_000, now),
+    labels: [att.statusText('absent', 'scheduled'), att.statusText('absent', 'live'), att.statusText('absent', 'closed'), att.statusText('late', 'live')],
+    answers: [kinds.answerText({kind: 'pulse'}, 'ok'), kinds.answerText({kind: 'pulse'}, 'lost'), kinds.answerText({kind: 'attention'}, true)],
+    byName: order.arrange(rows).map((r) => r.participant_id),
+    byStatus: order.arrange(rows, {sort: 'status'}).map((r) => r.participant_id),
+    search: order.arrange(rows, {query: 'ana'}).map((r) => r.participant_id),
+    missing: order.arrange(rows, {filter: 'missing'}).map((r) => r.participant_id),
+    window: win.visibleWindow({count: 2000, rowHeight: 40, scrollTop: 4000, viewportHeight: 400, overscan: 5}),
+    lost: [rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 6, lost: 3}, question: 'Q'}, new Set())?.text,
+           rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 1, lost: 1}}, new Set()),
+           rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 1, lost: 5}}, new Set(['p']))],
+    mentions: [rules.mentionsMe({text: 'iris, a question', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
+               rules.mentionsMe({text: 'Question for the teacher', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
+               rules.mentionsMe({text: 'Irises are flowers', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
+               rules.mentionsMe({text: 'Iris here', author: 'Iris Instructor', role: 'instructor'}, {name: 'Iris Instructor', role: 'instructor'})],
+    dropped: rules.droppedOut([{participant_id: 'a', connected: false}, {participant_id: 'b', connected: false}],
+                              (id) => ({a: {connected: true}, b: {connected: false}})[id], 'live').map((c) => c.participant_id),
+    title: [rules.titleWithCount('(2) Class · Companion', 3), rules.titleWithCount('(2) Class · Companion', 0)],
+  };
+}"""
+
+
+async def test_pure_modules(site: Server, browser: Browser) -> None:
+    """Labels, durations, countdowns, roster order and window, notice rules: the modules with no DOM."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"{site.url}/")
+    got = await page.evaluate(PURE_CHECKS)
+    assert got["minutes"] == ["5 min 31 s", "15 s", "1 h 01 min", "—"]
+    assert got["soon"] == "1:05"
+    assert got["far"].startswith("in 7 days, ") and ":" in got["far"] and "175" not in got["far"], got["far"]
+    assert got["labels"] == ["Not checked in", "Not checked in", "Absent", "Late"]
+    assert got["answers"] == ["I’m following", "I’m lost", "I’m here"]
+    assert got["byName"] == ["a", "b", "c"]  # case and accents aside, as the server orders
+    assert got["byStatus"] == ["b", "a", "c"]
+    assert got["search"] == ["a"]
+    assert got["missing"] == ["b"]
+    assert got["window"] == {"start": 95, "end": 116, "before": 3800, "after": 75360}
+    assert got["lost"] == ["3 of 9 are lost: Q", None, None]
+    assert got["mentions"] == [True, True, False, False]
+    assert got["dropped"] == ["a"]
+    assert got["title"] == ["(3) Class · Companion", "Class · Companion"]
+    await context.close()
+
+
+# --- the rough edges, mended ----------------------------------------------------------------------
+
+
+async def test_rough_edges(site: Server, browser: Browser, tmp_path: Path) -> None:
+    """Kind labels agree, the attention prompt, closed pings fold, the participant's end, a claimed ticket's time."""
+    sid, people, instructor = await a_class(site, 3)
+    support = await site.token("support", "Sam Support", "support@example.org")
+    dash = await open_tab(browser, "dashboard", f"{site.url}/dashboard/{sid}#token={instructor}", WIDE)
+    ana = await open_tab(browser, "ana", people[0]["join_url"], PHONE)
+    desk = await open_tab(browser, "support", f"{site.url}/support/{sid}#token={support}", WIDE)
+    dash.page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+    await ana.page.get_by_role("button", name="Check in").click()
+    await dash.page.get_by_role("button", name="Start now").click()
+    await expect(dash.page.get_by_role("button", name="Start now")).to_have_count(0)
+
+    # One label per kind: the launch form's option, the staff card and the participant's card.
+    launch = dash.page.locator("#launch-form")
+    await launch.get_by_label("Template").select_option(label="Are you following so far? (Pulse check)")
+    option = await launch.get_by_label("Kind").evaluate("(s) => s.selectedOptions[0].textContent")
+    await launch.get_by_role("button", name="Launch").click()
+    card = dash.page.get_by_role("article", name="Are you following so far?")
+    mine = ana.page.get_by_role("article", name="Are you following so far?")
+    await expect(card.locator(".ping-kind")).to_have_text(option)
+    await expect(mine.locator(".ping-kind")).to_have_text(option)
+    await mine.get_by_role("button", name="I’m following").click()
+    await expect(mine).to_contain_text("Your answer: I’m following")
+    await expect(card).to_contain_text("1 of 1 answered")
+    # The form keeps the question after a launch.
+    await expect(launch.get_by_label("Question", exact=True)).to_have_value("Are you following so far?")
+
+    # Closed pings fold away.
+    await card.get_by_role("button", name="Close ping").click()
+    closed = dash.page.locator("#closed-pings")
+    await expect(closed.locator("summary")).to_have_text("Closed pings (1)")
+    await expect(dash.page.get_by_role("article", name="Are you following so far?")).to_be_hidden()
+    await closed.locator("summary").click()
+    await expect(closed.get_by_role("article", name="Are you following so far?")).to_contain_text("Closed")
+
+    # An attention check with an empty question takes the usual prompt.
+    await launch.get_by_label("Kind").select_option("attention")
+    await launch.get_by_label("Question", exact=True).fill("")
+    await launch.get_by_role("button", name="Launch").click()
+    await expect(ana.page.get_by_role("article", name="Still with us? Tap “I’m here”.")).to_be_visible()
+    await expect(dash.page.get_by_role("article", name="Still with us? Tap “I’m here”.").locator(".ping-kind")).to_have_text(
+        "Attention check"
+    )
+
+    # A claimed ticket's time keeps counting on the support console.
+    await ana.page.get_by_role("button", name="Ask for help").click()
+    await ana.page.get_by_label("Microphone").check()
+    await ana.page.get_by_role("button", name="Send to support").click()
+    ticket = desk.page.get_by_role("article", name="Person p0")
+    await ticket.get_by_role("button", name="Claim").click()
+    claimed = desk.page.locator("#queue-claimed").get_by_role("article", name="Person p0")
+    await expect(claimed).to_contain_text("Claimed by Sam Support")
+    before = await claimed.locator(".ticket-waited").text_content()
+    await expect(claimed.locator(".ticket-waited")).not_to_have_text(before or "", timeout=4000)
+
+    # The participant's end: thanks, their attendance, no dead panels.
+    await dash.page.get_by_role("button", name="Close session").click()
+    await expect(ana.page.get_by_role("heading", name="Thank you for taking part")).to_be_visible()
+    await expect(ana.page.locator("#end-attendance")).to_contain_text("Your attendance: present")
+    for gone in ("Technical help", "Check-in", "From the instructor"):
+        await expect(ana.page.get_by_role("heading", name=gone)).to_have_count(0)
+    await expect(ana.page.get_by_label("Message", exact=True)).to_be_hidden()
+    await expect(ana.page.get_by_role("timer")).to_have_count(0)
+    await ana.page.screenshot(path=folder(tmp_path) / "companion-ended.png", full_page=True, animations="disabled")
+    # After close the dashboard's sheet: the same order as the roster, absent now reads "Absent", minutes as min and s.
+    sheet = dash.page.get_by_role("table", name="Attendance sheet")
+    await expect(sheet.get_by_role("row")).to_have_count(4)
+    names = await sheet.get_by_role("rowheader").all_text_contents()
+    assert [n.split("@")[0] for n in names] == sorted(n.split("@")[0] for n in names), names  # the roster's order
+    await expect(sheet.get_by_role("row").filter(has_text="Person p1")).to_contain_text("Absent")
+    await expect(sheet.get_by_role("row").filter(has_text="Person p0").get_by_role("cell").nth(2)).to_have_text(
+        re.compile(r"^\d+ s$|^\d+ min \d\d s$")
+    )
+    for tab in (dash, ana, desk):
+        tab.assert_no_script_errors()
+
+
+async def test_before_the_class(site: Server, browser: Browser) -> None:
+    """A week away: the countdown is a date, the check-in code waits; a join link without its token explains."""
+    sid, people, instructor = await a_class(site, 2, starts_at=iso_in(7 * 24 * 60 + 30), checkin_code=True)
+    dash = await open_tab(browser, "dashboard", f"{site.url}/dashboard/{sid}#token={instructor}", BESIDE_ZOOM)
+    ana = await open_tab(browser, "ana", people[0]["join_url"], PHONE)
+    for page in (dash.page, ana.page):
+        await expect(page.get_by_role("timer")).to_have_text(re.compile(r"^in 7 days, "))
+    await expect(dash.page.locator("#checkin-code-opens")).to_contain_text("Check-in opens at")
+    await expect(dash.page.get_by_text("Check-in code", exact=True)).to_be_hidden()
+    await expect(dash.page.locator("#checkin-code")).to_have_text("")
+    await expect(count(dash.page, "Not checked in")).to_contain_text("2")
+    await expect(dash.page.get_by_role("button", name="Start now")).to_be_visible()
+
+    context = await browser.new_context(viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(f"{site.url}/join/{sid}")
+    problem = page.get_by_role("alert").filter(has_text="This link is incomplete")
+    await expect(problem).to_contain_text("invitation email")
+    assert "null" not in (await problem.text_content() or "")
+    await expect(page.get_by_role("main")).to_be_hidden()
+    await context.close()
+    for tab in (dash, ana):
+        tab.assert_no_script_errors()
+
