@@ -30,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 
 WIDE: ViewportSize = {"width": 1280, "height": 800}
 BESIDE_ZOOM: ViewportSize = {"width": 480, "height": 900}
+Q = "\u2019"  # the typographic apostrophe of the page's labels ("I\u2019m here")
 COUNTS = ["Expected", "Connected", "Checked in", "Late", "Not checked in"]
 
 
@@ -90,7 +91,8 @@ async def test_first_screen_beside_the_call(site: Server, browser: Browser, size
         assert (await c.call("attendance:checkin", {}))["ok"]
     url = f"{site.url}/dashboard/{sid}#token={instructor}"
     wide, narrow = await asyncio.gather(
-        open_tab(browser, "wide", url, WIDE, bypass_csp=True), open_tab(browser, "narrow", url, BESIDE_ZOOM, bypass_csp=True)
+        open_tab(browser, "wide", url, WIDE, bypass_csp=True),
+        open_tab(browser, "narrow", url, BESIDE_ZOOM, bypass_csp=True),
     )
     tabs = (wide, narrow)
 
@@ -112,7 +114,8 @@ async def test_first_screen_beside_the_call(site: Server, browser: Browser, size
     # Live, a ping answered, a help request and chat: the same screen shows them.
     await teacher.ok("session:start", {})
     ack = await teacher.ok(
-        "ping:launch", {"kind": "poll", "question": "Which model fits a cart?", "options": ["Strong", "Eventual"], "seconds": 600}
+        "ping:launch",
+        {"kind": "poll", "question": "Which model fits a cart?", "options": ["Strong", "Eventual"], "seconds": 600},
     )
     for c in here[:3]:
         await c.ok("ping:answer", {"ping_id": ack["ping_id"], "answer": 1})
@@ -152,10 +155,12 @@ async def test_first_screen_beside_the_call(site: Server, browser: Browser, size
     roster = narrow.page.get_by_role("table", name="Participants")
     await narrow.page.get_by_label("Search").fill(f"p{size - 1}")
     await expect(roster.get_by_role("row").filter(has_text=f"Person p{size - 1}")).to_have_count(1)
-    await expect(roster.get_by_role("row").filter(has_text=f"Person p{size - 1}").get_by_role("cell").nth(1)).to_have_text(
-        "Not checked in"
+    await expect(
+        roster.get_by_role("row").filter(has_text=f"Person p{size - 1}").get_by_role("cell").nth(1)
+    ).to_have_text("Not checked in")
+    slowest = await wide.page.evaluate(
+        "() => Math.max(...performance.getEntriesByName('roster-render').map((e) => e.duration))"
     )
-    slowest = await wide.page.evaluate("() => Math.max(...performance.getEntriesByName('roster-render').map((e) => e.duration))")
     assert slowest < 100, f"rendering the roster of {size} took {slowest} ms"
     drawn = await wide.page.locator("#roster-body tr").count()
     assert drawn <= 60, f"{drawn} rows in the DOM for {size} people: the roster is not windowed"
@@ -184,17 +189,23 @@ PURE_CHECKS = """async () => {
   const win = await import('/static/js/staff/virtual-window.js');
   const rules = await import('/static/js/staff/notice-rules.js');
   const now = Date.UTC(2026, 11, 2, 9, 0);
+  const iris = {name: 'Iris Instructor', role: 'instructor'};
   const rows = [
-    {participant_id: 'b', name: 'bo', email: 'bo@x', connected: false, status: 'absent', checked_in_at: null},
-    {participant_id: 'a', name: 'Ána', email: 'ana@x', connected: true, status: 'late', checked_in_at: '2026-12-02T09:07:00Z'},
-    {participant_id: 'c', name: 'Cy', email: 'cy@x', connected: true, status: 'present', checked_in_at: '2026-12-02T09:01:00Z'},
+    {participant_id: 'b', name: 'bo', email: 'bo@x', connected: false, status: 'absent',
+     checked_in_at: null},
+    {participant_id: 'a', name: 'Ána', email: 'ana@x', connected: true, status: 'late',
+     checked_in_at: '2026-12-02T09:07:00Z'},
+    {participant_id: 'c', name: 'Cy', email: 'cy@x', connected: true, status: 'present',
+     checked_in_at: '2026-12-02T09:01:00Z'},
   ];
   return {
     minutes: [f.minutesSeconds(5.51), f.minutesSeconds(0.25), f.minutesSeconds(61), f.minutesSeconds(null)],
     soon: f.startsIn(now + 65_000, now),
     far: f.startsIn(now + 7 * 86_400_000 + 3_600_000, now),
-    labels: [att.statusText('absent', 'scheduled'), att.statusText('absent', 'live'), att.statusText('absent', 'closed'), att.statusText('late', 'live')],
-    answers: [kinds.answerText({kind: 'pulse'}, 'ok'), kinds.answerText({kind: 'pulse'}, 'lost'), kinds.answerText({kind: 'attention'}, true)],
+    labels: [['absent', 'scheduled'], ['absent', 'live'], ['absent', 'closed'], ['late', 'live']]
+      .map(([status, when]) => att.statusText(status, when)),
+    answers: [['pulse', 'ok'], ['pulse', 'lost'], ['attention', true]]
+      .map(([kind, answer]) => kinds.answerText({kind}, answer)),
     byName: order.arrange(rows).map((r) => r.participant_id),
     byStatus: order.arrange(rows, {sort: 'status'}).map((r) => r.participant_id),
     search: order.arrange(rows, {query: 'ana'}).map((r) => r.participant_id),
@@ -203,12 +214,13 @@ PURE_CHECKS = """async () => {
     lost: [rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 6, lost: 3}, question: 'Q'}, new Set())?.text,
            rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 1, lost: 1}}, new Set()),
            rules.lostNotice({ping_id: 'p', kind: 'pulse', tally: {ok: 1, lost: 5}}, new Set(['p']))],
-    mentions: [rules.mentionsMe({text: 'iris, a question', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
-               rules.mentionsMe({text: 'Question for the teacher', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
-               rules.mentionsMe({text: 'Irises are flowers', author: 'Bo', role: 'participant'}, {name: 'Iris Instructor', role: 'instructor'}),
-               rules.mentionsMe({text: 'Iris here', author: 'Iris Instructor', role: 'instructor'}, {name: 'Iris Instructor', role: 'instructor'})],
-    dropped: rules.droppedOut([{participant_id: 'a', connected: false}, {participant_id: 'b', connected: false}],
-                              (id) => ({a: {connected: true}, b: {connected: false}})[id], 'live').map((c) => c.participant_id),
+    mentions: [['iris, a question', 'Bo', 'participant'], ['Question for the teacher', 'Bo', 'participant'],
+               ['Irises are flowers', 'Bo', 'participant'], ['Iris here', 'Iris Instructor', 'instructor']]
+      .map(([text, author, role]) => rules.mentionsMe({text, author, role}, iris)),
+    dropped: rules.droppedOut(
+      [{participant_id: 'a', connected: false}, {participant_id: 'b', connected: false}],
+      (id) => ({a: {connected: true}, b: {connected: false}})[id], 'live',
+    ).map((c) => c.participant_id),
     title: [rules.titleWithCount('(2) Class · Companion', 3), rules.titleWithCount('(2) Class · Companion', 0)],
   };
 }"""
@@ -224,7 +236,7 @@ async def test_pure_modules(site: Server, browser: Browser) -> None:
     assert got["soon"] == "1:05"
     assert got["far"].startswith("in 7 days, ") and ":" in got["far"] and "175" not in got["far"], got["far"]
     assert got["labels"] == ["Not checked in", "Not checked in", "Absent", "Late"]
-    assert got["answers"] == ["I’m following", "I’m lost", "I’m here"]
+    assert got["answers"] == [f"I{Q}m following", f"I{Q}m lost", f"I{Q}m here"]
     assert got["byName"] == ["a", "b", "c"]  # case and accents aside, as the server orders
     assert got["byStatus"] == ["b", "a", "c"]
     assert got["search"] == ["a"]
@@ -261,8 +273,8 @@ async def test_rough_edges(site: Server, browser: Browser, tmp_path: Path) -> No
     mine = ana.page.get_by_role("article", name="Are you following so far?")
     await expect(card.locator(".ping-kind")).to_have_text(option)
     await expect(mine.locator(".ping-kind")).to_have_text(option)
-    await mine.get_by_role("button", name="I’m following").click()
-    await expect(mine).to_contain_text("Your answer: I’m following")
+    await mine.get_by_role("button", name=f"I{Q}m following").click()
+    await expect(mine).to_contain_text(f"Your answer: I{Q}m following")
     await expect(card).to_contain_text("1 of 1 answered")
     # The form keeps the question after a launch.
     await expect(launch.get_by_label("Question", exact=True)).to_have_value("Are you following so far?")
@@ -279,10 +291,9 @@ async def test_rough_edges(site: Server, browser: Browser, tmp_path: Path) -> No
     await launch.get_by_label("Kind").select_option("attention")
     await launch.get_by_label("Question", exact=True).fill("")
     await launch.get_by_role("button", name="Launch").click()
-    await expect(ana.page.get_by_role("article", name="Still with us? Tap “I’m here”.")).to_be_visible()
-    await expect(dash.page.get_by_role("article", name="Still with us? Tap “I’m here”.").locator(".ping-kind")).to_have_text(
-        "Attention check"
-    )
+    prompt = f"Still with us? Tap “I{Q}m here”."
+    await expect(ana.page.get_by_role("article", name=prompt)).to_be_visible()
+    await expect(dash.page.get_by_role("article", name=prompt).locator(".ping-kind")).to_have_text("Attention check")
 
     # A claimed ticket's time keeps counting on the support console.
     await ana.page.get_by_role("button", name="Ask for help").click()
@@ -340,4 +351,3 @@ async def test_before_the_class(site: Server, browser: Browser) -> None:
     await context.close()
     for tab in (dash, ana):
         tab.assert_no_script_errors()
-
