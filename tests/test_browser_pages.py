@@ -94,7 +94,7 @@ async def test_a_class_in_four_pages(site: Server, browser: Browser, tmp_path: P
     await expect(dash.page.locator("#count-checked-in")).to_have_text("1")
     await expect(roster_cell(dash, "Ana Lima", "Attendance")).to_have_text("Present")
     await expect(roster_cell(dash, "Ana Lima", "Checked in")).not_to_have_text("—")
-    await expect(roster_cell(dash, "Bo Chen", "Attendance")).to_have_text("Absent")
+    await expect(roster_cell(dash, "Bo Chen", "Attendance")).to_have_text("Not checked in")
     await expect(roster_cell(dash, "Bo Chen", "Connection")).to_have_text("Online")
     # The chart of connected and checked-in counts over the session follows, with its numbers in words.
     await expect(dash.page.locator("#history-caption")).to_contain_text("checked in 1 of 2")

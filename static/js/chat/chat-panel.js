@@ -6,7 +6,8 @@ import { createOutbox } from './chat-outbox.js';
 import { createChatView } from './chat-view.js';
 import { createChatSync } from './chat-sync.js';
 
-export function createChatPanel({ sessionId, token, call, notices, isConnected, whoAmI }) {
+/** onRender(): after every redraw of the log (new messages, history caught up), for a page's own summary. */
+export function createChatPanel({ sessionId, token, call, notices, isConnected, whoAmI, onRender = () => {} }) {
   const state = createChatState();
   const outbox = createOutbox(sessionId, token);
   let sync = null;
@@ -20,12 +21,16 @@ export function createChatPanel({ sessionId, token, call, notices, isConnected, 
     },
     { chat: state, outbox, whoAmI, onSend: (text) => sync.send(text) },
   );
-  sync = createChatSync({ call, notices, chat: state, outbox, render: view.render, isConnected, whoAmI });
+  const render = () => {
+    view.render();
+    onRender();
+  };
+  sync = createChatSync({ call, notices, chat: state, outbox, render, isConnected, whoAmI });
   view.render();
   return {
     /** A `chat` event. */
     put: (message) => state.put(message),
-    render: view.render,
+    render,
     setClosed: view.setClosed,
     /** Send the outbox, then fetch what was missed. */
     onConnect: sync.onConnect,

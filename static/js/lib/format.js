@@ -43,3 +43,32 @@ export function duration(ms) {
 export function minutes(n) {
   return `${n} minute${n === 1 ? '' : 's'}`;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Calendar days from `now` to `target` in the reader's time zone (0 today, 1 tomorrow). */
+export function calendarDaysBetween(now, target) {
+  const midnight = (ms) => {
+    const d = new Date(ms);
+    return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  };
+  return Math.round((midnight(target) - midnight(now)) / DAY_MS);
+}
+
+/**
+ * How long until `target`: a running "4:05" or "3:02:01" within a day, otherwise a date people read
+ * ("in 7 days, Tue 9 Dec, 10:00"; "tomorrow, Wed 3 Dec, 10:00"), never "175:43:31".
+ */
+export function startsIn(target, now) {
+  const left = target - now;
+  if (left < DAY_MS) return countdown(left);
+  const days = calendarDaysBetween(now, target);
+  const when = dateTime(target);
+  return days <= 1 ? `tomorrow, ${when}` : `in ${days} days, ${when}`;
+}
+
+/** A number of minutes (5.51) as minutes and seconds: "5 min 31 s"; an hour or more as "1 h 05 min". */
+export function minutesSeconds(value) {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return '—';
+  return duration(Math.round(value * 60) * 1000);
+}

@@ -15,11 +15,19 @@ import { createApi } from './api.js';
 // Clocks drift and laptops sleep: measure the offset again this often.
 const CLOCK_RESYNC_MS = 5 * 60 * 1000;
 
-/** A problem that stops the page (no link, wrong link): shown in place, not as a passing notice. */
-function showProblem(text, link = null) {
+/**
+ * A problem that stops the page (no link, wrong link): shown in place, not as a passing notice.
+ * `advice`: lines saying what to do; `hideMain`: the page cannot work at all, so its panels go.
+ */
+function showProblem(text, link = null, { advice = [], hideMain = false } = {}) {
   const problem = byId('problem');
-  problem.replaceChildren(h('p', { text }), link ? h('p', {}, [h('a', { href: link.href, text: link.text })]) : null);
+  problem.replaceChildren(
+    h('p', { class: 'problem-title', text }),
+    ...advice.map((line) => h('p', { text: line })),
+    ...(link ? [h('p', {}, [h('a', { href: link.href, text: link.text })])] : []),
+  );
   show(problem, true);
+  if (hideMain) show(byId('main'), false);
   const indicator = byId('connection');
   indicator.dataset.state = 'refused';
   setText(indicator, 'Not connected');
@@ -35,7 +43,13 @@ export function startPage({ staff = false } = {}) {
   // Staff pages are often screen-shared: their token leaves the address bar.
   const token = sessionId ? takeToken(sessionId, { hideFromAddressBar: staff }) : null;
   if (!sessionId || (!token && !staff)) {
-    showProblem('This link is incomplete: open the full link you were given (it ends with #token=…).');
+    showProblem('This link is incomplete: its personal part is missing.', null, {
+      hideMain: true,
+      advice: staff ? ['Open the dashboard link you were given in full (it ends with #token=…), or sign in.'] : [
+        'Open the link from your invitation email again: it ends with “#token=” and a long code, which is your personal key to this class.',
+        'Copied it by hand? Copy the whole link. Still stuck? Ask the organiser to send your link again.',
+      ],
+    });
     return null;
   }
   // Signing in is the way out of a refusal for who you are (no or an expired session, a disabled

@@ -13,6 +13,7 @@ import { createPingsState } from '../participant/pings-state.js';
 import { createPingCards } from '../participant/ping-cards.js';
 import { createHelpState } from '../participant/help-state.js';
 import { createHelpView } from '../participant/help-view.js';
+import { createEndView } from '../participant/end-view.js';
 
 function main(page) {
   const { call, notices, clock, ticker, connection } = page;
@@ -22,7 +23,7 @@ function main(page) {
 
   const chat = createChatPanel({
     sessionId: page.sessionId, token: page.token, call, notices,
-    isConnected: () => connection.connected, whoAmI: () => state.me,
+    isConnected: () => connection.connected, whoAmI: () => state.me, onRender: () => endView.render(),
   });
   const sessionView = createSessionView({
     topic: byId('topic'), status: byId('session-status'), schedule: byId('schedule'),
@@ -51,12 +52,22 @@ function main(page) {
     { call, notices, help, isClosed: () => state.isClosed },
   );
 
+  const endView = createEndView(
+    {
+      end: byId('end-section'), attendance: byId('end-attendance'), countdown: byId('countdown'),
+      checkin: byId('checkin-section'), pings: byId('pings-section'), help: byId('help-section'),
+      chat: byId('chat-section'), chatForm: byId('chat-form'), chatLog: byId('chat-log'),
+    },
+    { state },
+  );
+
   function renderSession() {
     sessionView.render(state.session);
     countdownView.render(state.session);
     checkin.render();
     helpView.render();
     chat.setClosed(state.isClosed);
+    endView.render();
   }
 
   const { dispatch } = createDispatcher({

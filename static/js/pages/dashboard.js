@@ -1,8 +1,16 @@
-/** The instructor's dashboard: run the session, watch presence, launch pings, see help and chat. */
+/**
+ * The instructor's dashboard, made to sit beside the video call: a class bar that stays in view
+ * (state, countdown, counts, help and unread-chat badges, Start/Delay/Close), then the current ping
+ * and its launcher, the roster, and the help, chat and platform panels folded until they are in use.
+ * Something new raises a notice (lib/toasts.js, rules in staff/notice-rules.js) and the title count.
+ */
 
 import { byId, setText, show } from '../lib/dom.js';
 import { createDispatcher } from '../lib/dispatcher.js';
 import { runPage, startPage } from '../lib/page.js';
+import { lasting } from '../lib/storage.js';
+import { createToasts } from '../lib/toasts.js';
+import { createBeeper } from '../lib/beep.js';
 import { createSessionState } from '../session/session-state.js';
 import { createSessionView } from '../session/session-view.js';
 import { createCountdownView } from '../session/countdown-view.js';
@@ -22,9 +30,15 @@ import { createQueueState } from '../staff/queue-state.js';
 import { createQueueView } from '../staff/queue-view.js';
 import { createAttendanceReport } from '../staff/attendance-report.js';
 import { createChatLog } from '../staff/chat-log.js';
+import {
+  dropNotice, droppedOut, helpNotices, lostNotice, mentionNotice, mentionsMe, titleWithCount,
+} from '../staff/notice-rules.js';
 
 const CONDUCT_ROLES = new Set(['instructor', 'admin']);
 const SUPPORT_ROLES = new Set(['support', 'admin']);
+const SOUND_KEY = 'companion:dashboard:sound'; // off unless switched on here
+const WIDE_ENOUGH_TO_EDIT = '(min-width: 900px)'; // the launch form's fields start open this wide
+const PLATFORM_TEXT = { ok: 'Working', degraded: 'Having problems', down: 'Down' };
 
 function main(page) {
   const { call, notices, clock, ticker, connection, api, sessionId } = page;
@@ -36,10 +50,78 @@ function main(page) {
   const canSupport = () => SUPPORT_ROLES.has(state.me?.role);
   let refresh = async () => false;
   let reportShown = false;
+  let unread = 0;
+  let chatCount = 0;
+  let freshTickets = [];
+  let dropped = [];
+  const toldLost = new Set(); // pulses whose "lost" share was already told
 
+  const helpPanel = byId('help-panel');
+  const chatPanel = byId('chat-panel');
+  const platformPanel = byId('platform-panel');
+
+  // --- notices, sound and the title count -----------------------------------------------------------
+  const beeper = createBeeper();
+  const sound = byId('sound-toggle');
+  sound.checked = lasting.get(SOUND_KEY) === 'on';
+  sound.addEventListener('change', () => {
+    lasting.set(SOUND_KEY, sound.checked ? 'on' : 'off');
+    if (sound.checked) {
+      beeper.unlock();
+      beeper.beep();
+    }
+  });
+  const toasts = createToasts(byId('toasts'), { onChange: updateTitle });
+
+  function raise(notice) {
+    if (!notice) return;
+    toasts.push(notice);
+    if (sound.checked) beeper.beep();
+  }
+
+  function updateTitle() {
+    document.title = titleWithCount(document.title, toasts.count() + unread);
+  }
+
+  // --- the chat: unread while it is folded, scrolled away or the tab is hidden ----------------------
+  let chatInView = false;
+  new IntersectionObserver((seen) => {
+    chatInView = seen.some((entry) => entry.isIntersecting);
+    markChatRead();
+  }).observe(byId('chat-log'));
+  const chatVisible = () => chatPanel.open && chatInView && document.visibilityState === 'visible';
+  function markChatRead() {
+    if (!chatVisible() || unread === 0) return;
+    unread = 0;
+    renderBadges();
+  }
+  chatPanel.addEventListener('toggle', markChatRead);
+  document.addEventListener('visibilitychange', markChatRead);
+
+  function openPanel(panel, focus) {
+    panel.open = true;
+    panel.scrollIntoView({ block: 'start', behavior: 'smooth' });
+    if (focus) panel.querySelector('summary').focus({ preventScroll: true });
+  }
+  byId('help-badge').addEventListener('click', () => openPanel(helpPanel, true));
+  byId('chat-badge').addEventListener('click', () => {
+    openPanel(chatPanel, false);
+    byId('chat-input').focus({ preventScroll: true });
+  });
+
+  function renderBadges() {
+    const waiting = queue.waiting().length;
+    setText(byId('help-count'), waiting);
+    byId('help-badge').dataset.count = String(waiting);
+    setText(byId('unread-count'), unread);
+    byId('chat-badge').dataset.count = String(unread);
+    updateTitle();
+  }
+
+  // --- views ----------------------------------------------------------------------------------------
   const chat = createChatPanel({
     sessionId, token: page.token, call, notices,
-    isConnected: () => connection.connected, whoAmI: () => state.me,
+    isConnected: () => connection.connected, whoAmI: () => state.me, onRender: renderChatFold,
   });
   const sessionView = createSessionView({
     topic: byId('topic'), status: byId('session-status'), schedule: byId('schedule'), joinLink: byId('join-link'),
@@ -51,20 +133,28 @@ function main(page) {
   const banner = createPlatformBanner(byId('platform-banner'), { audience: 'staff', notices });
   const platformSwitch = createPlatformSwitch(byId('platform-form'), { call, notices });
   const countsView = createCountsView({
-    expected: byId('count-expected'), connected: byId('count-connected'),
-    checkedIn: byId('count-checked-in'), late: byId('count-late'),
+    expected: byId('count-expected'), connected: byId('count-connected'), checkedIn: byId('count-checked-in'),
+    late: byId('count-late'), absent: byId('count-absent'), absentLabel: byId('count-absent-label'),
   });
   const countsHistory = createCountsHistory({ figure: byId('history-figure'), caption: byId('history-caption') }, { clock });
   const codeView = createCheckinCodeView(
-    { section: byId('code-section'), code: byId('checkin-code'), expires: byId('checkin-code-expires') },
-    { clock, roster, onExpired: () => connection.connected && refresh() },
+    { section: byId('code-section'), code: byId('checkin-code'), expires: byId('checkin-code-expires'), opens: byId('checkin-code-opens') },
+    { clock, roster, session: () => state.session, onExpired: () => connection.connected && refresh() },
   );
   const rosterView = createRosterView(
-    { body: byId('roster-body'), markHeader: byId('roster-mark-header'), empty: byId('roster-empty'), filter: byId('roster-filter') },
-    { call, notices, roster, canMark: () => canConduct() && !state.isClosed, onMarked: renderRoster },
+    {
+      table: byId('roster-table'), body: byId('roster-body'), markHeader: byId('roster-mark-header'), empty: byId('roster-empty'),
+      filter: byId('roster-filter'), sort: byId('roster-sort'), search: byId('roster-search'),
+      scroller: byId('roster-scroller'), canvas: byId('roster-canvas'), summary: byId('roster-summary'),
+      marking: byId('roster-marking'), markingField: byId('roster-marking-field'),
+    },
+    { call, notices, roster, canMark: () => canConduct() && !state.isClosed, onMarked: renderRoster, sessionStatus: () => state.status },
   );
   const resultsView = createResultsView(
-    { list: byId('results-list'), empty: byId('results-empty') },
+    {
+      list: byId('results-list'), empty: byId('results-empty'), closedSection: byId('closed-pings'),
+      closedList: byId('closed-list'), closedCount: byId('closed-count'),
+    },
     { call, notices, clock, results, canClose: canConduct },
   );
   const queueView = createQueueView(
@@ -85,14 +175,19 @@ function main(page) {
 
   function renderRoster() {
     rosterView.render();
-    countsView.render(roster.counts());
+    countsView.render(roster.counts(), state.status);
     countsHistory.add(roster.counts());
     codeView.render();
+    raise(dropNotice(dropped));
+    dropped = [];
   }
 
   function renderPlatform() {
     banner.render(state.platform);
     platformSwitch.render(state.platform);
+    setText(byId('platform-summary'), PLATFORM_TEXT[state.platform.status] ?? state.platform.status);
+    // Trouble with the call is in use by definition: show the switch.
+    if (state.platform.status !== 'ok') platformPanel.open = true;
   }
 
   function renderSession() {
@@ -102,13 +197,43 @@ function main(page) {
     show(byId('launch-section'), canConduct() && !state.isClosed);
     platformSwitch.setEnabled(!state.isClosed);
     chat.setClosed(state.isClosed);
-    rosterView.render();
+    show(byId('chat-form'), !state.isClosed); // read-only after close: no dead box
+    renderRoster();
     if (state.isClosed && !reportShown) {
       // Close answers once attendance and chat are saved, so the sheets are final now.
       reportShown = true;
       report.load();
       chatLog.load();
     }
+    updateTitle();
+  }
+
+  function renderQueue() {
+    const wasEmpty = helpPanel.dataset.count === '0' || !helpPanel.dataset.count;
+    queueView.render();
+    const open = queue.waiting().length + queue.claimed().length;
+    helpPanel.dataset.count = String(open);
+    // A folded panel opens when something arrives in it; the instructor may fold it again.
+    if (wasEmpty && open > 0) helpPanel.open = true;
+    for (const notice of helpNotices(freshTickets)) raise(notice);
+    freshTickets = [];
+    renderBadges();
+  }
+
+  function renderChatFold() {
+    const count = byId('chat-log').children.length;
+    setText(byId('chat-summary'), count === 0 ? 'No messages yet' : `${count} message${count === 1 ? '' : 's'}`);
+    if (chatCount === 0 && count > 0) chatPanel.open = true;
+    chatCount = count;
+  }
+
+  function onChatMessage(message) {
+    const me = state.me;
+    const mine = me && message.author === me.name && message.role === me.role;
+    const fresh = chat.put(message);
+    if (mine || !fresh) return;
+    if (!chatVisible()) unread += 1;
+    if (mentionsMe(message, me)) raise(mentionNotice(message));
   }
 
   const { dispatch } = createDispatcher({
@@ -117,7 +242,7 @@ function main(page) {
         state.applySnapshot(snapshot);
         roster.replace(snapshot);
         results.replaceOpen(snapshot.pings);
-        queue.replace(snapshot.tickets);
+        freshTickets = queue.replace(snapshot.tickets);
       },
       render() {
         if (state.me?.role === 'participant') {
@@ -126,30 +251,48 @@ function main(page) {
         setText(byId('whoami'), state.me?.name ? `${state.me.name} (${state.me.role})` : '');
         renderSession();
         renderPlatform();
-        renderRoster();
         resultsView.render();
-        queueView.render();
+        renderQueue();
+        chat.render();
       },
     },
     session: { update: (session) => state.applySession(session), render: renderSession },
     platform: { update: (platform) => state.applyPlatform(platform), render: renderPlatform },
-    presence: { update: (event) => roster.applyPresence(event), render: renderRoster },
-    'ping:results': { update: (result) => results.apply(result), render: () => resultsView.render() },
-    'help:queue': { update: (event) => queue.replace(event.tickets), render: () => queueView.render() },
-    chat: { update: (message) => chat.put(message), render: () => chat.render() },
+    presence: {
+      update(event) {
+        dropped = droppedOut(event.changes, (id) => roster.get(id), state.status);
+        roster.applyPresence(event);
+      },
+      render: renderRoster,
+    },
+    'ping:results': {
+      update: (result) => results.apply(result),
+      render(result) {
+        resultsView.render();
+        const notice = lostNotice(results.get(result.ping_id), toldLost);
+        if (notice) {
+          toldLost.add(result.ping_id);
+          raise(notice);
+        }
+      },
+    },
+    'help:queue': { update: (event) => { freshTickets = queue.replace(event.tickets); }, render: renderQueue },
+    chat: { update: onChatMessage, render: () => { chat.render(); renderBadges(); } },
   });
 
   const controls = createSessionControls(
     {
-      root: byId('controls'), start: byId('start-button'), delayForm: byId('delay-form'),
+      root: byId('controls'), start: byId('start-button'), delaySection: byId('delay-section'), delayForm: byId('delay-form'),
       delayMinutes: byId('delay-minutes'), delayReason: byId('delay-reason'), close: byId('close-button'),
     },
     { call, notices, onSession: (session) => dispatch('session', session) },
   );
+  byId('launch-edit').open = window.matchMedia(WIDE_ENOUGH_TO_EDIT).matches;
   createPingLauncher(
     {
-      form: byId('launch-form'), kind: byId('launch-kind'), question: byId('launch-question'),
-      optionsField: byId('launch-options-field'), options: byId('launch-options'), seconds: byId('launch-seconds'),
+      form: byId('launch-form'), template: byId('launch-template'), edit: byId('launch-edit'), kind: byId('launch-kind'),
+      kindHint: byId('launch-kind-hint'), question: byId('launch-question'), optionsField: byId('launch-options-field'),
+      options: byId('launch-options'), seconds: byId('launch-seconds'),
     },
     {
       call, notices,

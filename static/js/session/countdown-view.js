@@ -4,7 +4,9 @@
  */
 
 import { setText, show } from '../lib/dom.js';
-import { clockTime, countdown, minutes, parseTime } from '../lib/format.js';
+import { clockTime, countdown, minutes, parseTime, startsIn } from '../lib/format.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** The moment the session is expected to start (after any delay). */
 export function expectedStart(session) {
@@ -43,7 +45,12 @@ export function createCountdownView(elements, { clock, notices }) {
     if (session.status === 'scheduled') {
       const target = expectedStart(session);
       const left = target === null ? null : target - now;
-      if (left !== null && left > 0) {
+      elements.value.dataset.far = String(left !== null && left >= DAY_MS);
+      if (left !== null && left >= DAY_MS) {
+        // More than a day away, a running "175:43:31" means nothing: say the day.
+        setText(elements.label, 'Starts');
+        setText(elements.value, startsIn(target, now));
+      } else if (left !== null && left > 0) {
         setText(elements.label, 'Starts in');
         setText(elements.value, countdown(left));
       } else {
@@ -53,11 +60,13 @@ export function createCountdownView(elements, { clock, notices }) {
       const at = target === null ? '' : `Expected start ${clockTime(target)}`;
       setText(elements.note, [at, delayNote()].filter(Boolean).join(' · '));
     } else if (session.status === 'live') {
+      elements.value.dataset.far = 'false';
       const started = parseTime(session.started_at);
       setText(elements.label, 'Live for');
       setText(elements.value, started === null ? '—' : countdown(now - started));
       setText(elements.note, started === null ? '' : `Started at ${clockTime(started)}`);
     } else {
+      elements.value.dataset.far = 'false';
       const closed = parseTime(session.closed_at);
       setText(elements.label, 'Session');
       setText(elements.value, 'ended');

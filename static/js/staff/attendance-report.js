@@ -1,10 +1,10 @@
 /** After close: the attendance sheet from the HTTP API, with a CSV download. */
 
 import { h, setText, show } from '../lib/dom.js';
-import { clockTime, parseTime } from '../lib/format.js';
+import { clockTime, minutesSeconds, parseTime } from '../lib/format.js';
 import { sessionPath } from '../lib/api.js';
-
-const STATUS_TEXT = { present: 'Present', late: 'Late', excused: 'Excused', absent: 'Absent' };
+import { statusText } from '../shared/attendance.js';
+import { byName } from './roster-order.js';
 
 /** elements: {section, body (tbody), state, reload, csv} */
 export function createAttendanceReport(elements, { api, sessionId, notices }) {
@@ -17,7 +17,8 @@ export function createAttendanceReport(elements, { api, sessionId, notices }) {
     setText(elements.state, 'Loading the attendance sheet…');
     try {
       const sheet = await api.getJson(sessionPath(sessionId, '/attendance'));
-      const rows = sheet.rows ?? [];
+      // The roster's order, so the two lists read alike.
+      const rows = [...(sheet.rows ?? [])].sort(byName);
       elements.body.replaceChildren(...rows.map(row));
       setText(elements.state, rows.length === 0 ? 'Nobody was on the roster.' : `${rows.length} participants.`);
     } catch (err) {
@@ -36,9 +37,9 @@ export function createAttendanceReport(elements, { api, sessionId, notices }) {
         h('span', { class: 'roster-name', text: r.name }),
         h('span', { class: 'roster-email', text: r.email || '' }),
       ]),
-      cell('Status', STATUS_TEXT[r.status] ?? r.status),
+      cell('Status', statusText(r.status, 'closed')),
       cell('Checked in', at === null ? '—' : clockTime(at)),
-      cell('Minutes present', r.minutes_present ?? '—'),
+      cell('Time present', minutesSeconds(r.minutes_present)),
       cell('Pings answered', `${r.pings_answered ?? 0} / ${r.pings_total ?? 0}`),
     ]);
   }

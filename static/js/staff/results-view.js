@@ -1,11 +1,14 @@
-/** Live ping results: one card per ping with its chart, how many answered, and a Close button. */
+/**
+ * Live ping results: the open pings as full cards (chart, how many answered, Close), and the closed
+ * ones folded away under "Closed pings", newest first.
+ */
 
 import { h, reorder, setText, show } from '../lib/dom.js';
 import { countdown, parseTime } from '../lib/format.js';
-import { KIND_TEXT } from '../shared/ping-kinds.js';
+import { kindText } from '../shared/ping-kinds.js';
 import { resultsChart } from './results-chart.js';
 
-/** elements: {list, empty} */
+/** elements: {list, empty, closedSection (details), closedList, closedCount} */
 export function createResultsView(elements, { call, notices, clock, results, canClose }) {
   const cards = new Map(); // ping_id -> {node, chart, answered, timer, close, shown}
 
@@ -34,7 +37,7 @@ export function createResultsView(elements, { call, notices, clock, results, can
     card.close.addEventListener('click', () => closePing(result.ping_id, card.close));
     card.node = h('article', { class: 'card result-card', 'aria-labelledby': titleId }, [
       h('div', { class: 'result-head' }, [
-        h('p', { class: 'ping-kind', text: KIND_TEXT[result.kind] ?? result.kind }),
+        h('p', { class: 'ping-kind', text: kindText(result.kind) }),
         card.close,
       ]),
       card.title,
@@ -59,19 +62,25 @@ export function createResultsView(elements, { call, notices, clock, results, can
 
   function render() {
     const list = results.list();
-    const nodes = list.map((result) => {
+    const open = [];
+    const closed = [];
+    for (const result of list) {
       let card = cards.get(result.ping_id);
       if (!card) {
         card = build(result);
         cards.set(result.ping_id, card);
       }
       update(card, result);
-      return card.node;
-    });
+      (result.closed ? closed : open).push(card.node);
+    }
     const kept = new Set(list.map((r) => r.ping_id));
     for (const id of cards.keys()) if (!kept.has(id)) cards.delete(id);
-    reorder(elements.list, nodes);
-    show(elements.empty, nodes.length === 0);
+    reorder(elements.list, open);
+    reorder(elements.closedList, closed);
+    show(elements.empty, open.length === 0);
+    setText(elements.empty, closed.length ? 'No ping is open.' : 'No pings yet.');
+    show(elements.closedSection, closed.length > 0);
+    setText(elements.closedCount, String(closed.length));
     tick();
   }
 

@@ -56,8 +56,13 @@ export function createRosterState() {
       return serverCounts ?? countsOf([...rows.values()]);
     },
 
+    /** Everyone, in no particular order (staff/roster-order.js orders them). */
     rows() {
-      return [...rows.values()].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+      return [...rows.values()];
+    },
+
+    get(participantId) {
+      return rows.get(participantId);
     },
   };
 }

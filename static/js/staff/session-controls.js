@@ -3,7 +3,7 @@
 import { show } from '../lib/dom.js';
 
 /**
- * elements: {root, start, delayForm, delayMinutes, delayReason, close}
+ * elements: {root, start, delaySection?, delayForm, delayMinutes, delayReason, close}
  * onSession(session): hands an ack's session to the dispatcher, the same path as the `session` event.
  */
 export function createSessionControls(elements, { call, notices, onSession }) {
@@ -34,6 +34,7 @@ export function createSessionControls(elements, { call, notices, onSession }) {
     const button = elements.delayForm.querySelector('button[type="submit"]');
     run(button, 'session:delay', payload, 'Could not delay the start', `Start delayed by ${minutes} min.`);
     elements.delayReason.value = '';
+    if (elements.delaySection) elements.delaySection.open = false;
   });
 
   elements.close.addEventListener('click', () => {
@@ -46,8 +47,9 @@ export function createSessionControls(elements, { call, notices, onSession }) {
     render(session, { canConduct }) {
       const status = session?.status;
       show(elements.root, canConduct && status !== 'closed');
-      elements.start.disabled = status !== 'scheduled';
-      show(elements.delayForm, canConduct && status === 'scheduled');
+      // Once live there is nothing to start: the button goes rather than sitting there disabled.
+      show(elements.start, status === 'scheduled');
+      show(elements.delaySection ?? elements.delayForm, canConduct && status === 'scheduled');
       elements.close.disabled = status === 'closed';
     },
   };
