@@ -1,4 +1,4 @@
-"""The engine, its SQLite settings, and migrations run at start-up."""
+"""The engine, its SQLite settings, migrations run at start-up, and the health check's probe."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
@@ -40,6 +40,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[DbSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping_database(db: DbSession) -> None:
+    """Raises when the database does not answer."""
+    await db.execute(select(1))
 
 
 def alembic_config(url: str) -> Config:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from core import tokens
 from core.errors import Unauthorized
 from core.model import Actor, Member
-from persistence import repo
+from persistence.repos import roster, staff
 
 STAFF_PREFIX = "cmp"
 PARTICIPANT_PREFIX = "cpt"
@@ -72,8 +72,8 @@ async def create_staff_token(
     token_id = secrets.token_hex(8)
     secret = tokens.new_secret()
     if email is not None:
-        await repo.upsert_staff(db, email=email, name=name, now=now)
-    await repo.add_token(
+        await staff.upsert_staff(db, email=email, name=name, now=now)
+    await staff.add_token(
         db, token_id=token_id, secret_hash=tokens.digest(secret), role=role, name=name, email=email, now=now
     )
     return token_id, f"{STAFF_PREFIX}_{token_id}_{secret}"
@@ -85,24 +85,24 @@ async def resolve(db: DbSession, *, token: str, key: str) -> Actor:
         raise Unauthorized("unknown token")
     participant = parse_participant_token(token, key)
     if participant is not None:
-        found = await repo.get_member(db, participant_id=participant[1])
+        found = await roster.get_member(db, participant_id=participant[1])
         if found is None or found[0] != participant[0]:
             raise Unauthorized("unknown token: that participant is no longer on a roster")
         return participant_actor(found[0], found[1])
     prefix, _, rest = token.partition("_")
     ident, _, secret = rest.partition("_")
     if prefix == STAFF_PREFIX and ident and secret:
-        row = await repo.get_token(db, token_id=ident)
+        row = await staff.get_token(db, token_id=ident)
         if row is None or not tokens.digest_matches(row.secret_hash, secret):
             raise Unauthorized("unknown token")
         if row.revoked_at is not None:
             raise Unauthorized("token revoked")
         name = row.name
         if row.email is not None:
-            staff = await repo.get_staff(db, email=row.email)
-            if staff is not None:
-                if staff.disabled_at is not None:
+            member = await staff.get_staff(db, email=row.email)
+            if member is not None:
+                if member.disabled_at is not None:
                     raise Unauthorized("this staff member is disabled")
-                name = staff.name
+                name = member.name
         return Actor(role=row.role, name=name, token_id=row.id, email=row.email)  # type: ignore[arg-type]
     raise Unauthorized("unknown token")

@@ -17,8 +17,9 @@ import uvicorn
 
 from core.model import SessionState, utcnow
 from core.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, local_url, remember_served_url
-from persistence import identity, repo
+from persistence import identity
 from persistence.db import create_engine, migrate, sessionmaker
+from persistence.repos import roster, sessions, staff
 
 # uvicorn's default: connections that arrive while the workers start wait here rather than being refused.
 BACKLOG = 2048
@@ -50,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     revoke = token_sub.add_parser("revoke", help="end a token")
     revoke.add_argument("token_id")
 
-    staff = sub.add_parser("staff", help="staff members, who sign in with passkeys")
-    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    staff_parser = sub.add_parser("staff", help="staff members, who sign in with passkeys")
+    staff_sub = staff_parser.add_subparsers(dest="staff_command", required=True)
     invite = staff_sub.add_parser("invite", help="print a one-time enrolment link (valid 24 h) alone on the last line")
     invite.add_argument("--email", required=True)
     invite.add_argument("--role", required=True, choices=["admin", "instructor", "support"])
@@ -256,7 +257,7 @@ async def _create_token(settings: Settings, role: str, name: str, email: str | N
 
 
 async def _revoke_token(settings: Settings, token_id: str) -> bool:
-    found: bool = await _with_db(settings, lambda db: repo.revoke_token(db, token_id=token_id, now=utcnow()))
+    found: bool = await _with_db(settings, lambda db: staff.revoke_token(db, token_id=token_id, now=utcnow()))
     return found
 
 
@@ -288,8 +289,8 @@ async def _seed_demo(settings: Settings, minutes: int) -> str:
     )
 
     async def seed(db: Any) -> tuple[list[Any], str, str]:
-        await repo.create_session(db, state=state, now=now)
-        people = await repo.add_participants(
+        await sessions.create_session(db, state=state, now=now)
+        people = await roster.add_participants(
             db,
             session_id=state.id,
             people=DEMO_PEOPLE,

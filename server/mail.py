@@ -16,7 +16,7 @@ import aiosmtplib
 
 from core.clock import Clock
 from core.settings import Settings
-from persistence import staff_repo
+from persistence.repos import mail
 from service.records import Records
 
 log = logging.getLogger("companion.mail")
@@ -40,7 +40,7 @@ class Mailer:
         mail_id = secrets.token_hex(12)
         now = self._clock.now()
         await self._records.write(
-            lambda db: staff_repo.add_mail(db, mail_id=mail_id, recipient=to, subject=subject, body=body, now=now)
+            lambda db: mail.add_mail(db, mail_id=mail_id, recipient=to, subject=subject, body=body, now=now)
         )
         if self._url is None:
             log.info("mail (no SMTP configured; kept in the outbox) to %s: %s\n%s", to, subject, body)
@@ -64,11 +64,9 @@ class Mailer:
         except (aiosmtplib.SMTPException, OSError) as e:
             log.warning("mail to %s not sent (%s); it stays in the outbox", to, e)
             error = str(e) or type(e).__name__
-            await self._records.write(
-                lambda db: staff_repo.mail_outcome(db, mail_id=mail_id, sent_at=None, error=error)
-            )
+            await self._records.write(lambda db: mail.mail_outcome(db, mail_id=mail_id, sent_at=None, error=error))
             return False
         sent = self._clock.now()
-        await self._records.write(lambda db: staff_repo.mail_outcome(db, mail_id=mail_id, sent_at=sent, error=None))
+        await self._records.write(lambda db: mail.mail_outcome(db, mail_id=mail_id, sent_at=sent, error=None))
         log.info("mail sent to %s: %s", to, subject)
         return True

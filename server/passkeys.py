@@ -44,8 +44,8 @@ from webauthn.helpers.structs import (
 
 from core.clock import Clock
 from core.errors import AppError, Conflict, Invalid, Unauthorized
-from persistence import staff_repo
 from persistence.models import Passkey, StaffMember, WebAuthnChallenge
+from persistence.repos import staff
 from service.records import Records
 
 log = logging.getLogger("companion.passkeys")
@@ -112,8 +112,8 @@ class Ceremonies:
         now = self._clock.now()
 
         async def store(db: Any) -> None:
-            await staff_repo.delete_old_challenges(db, before=now - CHALLENGE_KEPT)
-            await staff_repo.add_challenge(
+            await staff.delete_old_challenges(db, before=now - CHALLENGE_KEPT)
+            await staff.add_challenge(
                 db,
                 challenge_id=challenge_id,
                 challenge=bytes_to_base64url(challenge),
@@ -131,7 +131,7 @@ class Ceremonies:
         """The challenge, consumed now; refused when unknown, used or expired."""
         now = self._clock.now()
         status, row = await self._records.write(
-            lambda db: staff_repo.consume_challenge(db, challenge_id=challenge_id, purpose=purpose, now=now)
+            lambda db: staff.consume_challenge(db, challenge_id=challenge_id, purpose=purpose, now=now)
         )
         refusal = {
             "unknown": "unknown challenge: start again",
@@ -218,7 +218,7 @@ class Ceremonies:
         except (WebAuthnException, ValueError, binascii.Error) as e:
             self._refuse(purpose, client, f"the passkey's answer does not verify: {e}", Invalid)
         credential_id = bytes_to_base64url(verified.credential_id)
-        if await self._records.read(staff_repo.credential_exists, credential_id=credential_id):
+        if await self._records.read(staff.credential_exists, credential_id=credential_id):
             self._refuse(purpose, client, "this passkey is already registered", Conflict)
         transports = parsed.response.transports
         log.info("passkey registered for %s (%s)", email, purpose)
@@ -262,12 +262,12 @@ class Ceremonies:
             error=Unauthorized,
         )
         credential_id = bytes_to_base64url(parsed.raw_id)
-        found = await self._records.read(staff_repo.passkey_by_credential, credential_id=credential_id)
+        found = await self._records.read(staff.passkey_by_credential, credential_id=credential_id)
         if found is None:
             self._refuse(purpose, client, "unknown passkey: it is not registered here (or was removed)", Unauthorized)
-        passkey, staff = found
+        passkey, member = found
         handle = parsed.response.user_handle
-        if handle and staff.user_handle and bytes_to_base64url(handle) != staff.user_handle:
+        if handle and member.user_handle and bytes_to_base64url(handle) != member.user_handle:
             self._refuse(purpose, client, "the passkey names another person than its owner", Unauthorized)
         try:
             # The counter is checked below, after the signature, so that a forged answer is reported
@@ -289,7 +289,7 @@ class Ceremonies:
             log.error(
                 "possible cloned authenticator: passkey %s of %s answered counter %d after %d",
                 passkey.id,
-                staff.email,
+                member.email,
                 counter,
                 passkey.sign_count,
             )
@@ -300,18 +300,18 @@ class Ceremonies:
                 "it may be a cloned authenticator, so it is refused; tell an administrator",
                 Unauthorized,
             )
-        if staff.disabled_at is not None:
+        if member.disabled_at is not None:
             self._refuse(purpose, client, "this staff member is disabled", Unauthorized)
-        if staff.role is None:
+        if member.role is None:
             self._refuse(purpose, client, "this person has no staff role", Unauthorized)
         now = self._clock.now()
         await self._records.write(
-            lambda db: staff_repo.record_passkey_use(db, passkey_id=passkey.id, sign_count=counter, now=now)
+            lambda db: staff.record_passkey_use(db, passkey_id=passkey.id, sign_count=counter, now=now)
         )
         passkey.sign_count = counter
         passkey.last_used_at = now
-        log.info("signed in: %s with passkey %s", staff.email, passkey.id)
-        return SignedIn(passkey=passkey, staff=staff)
+        log.info("signed in: %s with passkey %s", member.email, passkey.id)
+        return SignedIn(passkey=passkey, staff=member)
 
 
 def new_user_handle() -> str:

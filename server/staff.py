@@ -27,8 +27,8 @@ from core.bounds import ONE_LINE, is_id
 from core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
 from core.model import Actor, iso
 from core.settings import Settings
-from persistence import repo, staff_repo
 from persistence.models import Passkey, StaffInvitation
+from persistence.repos import staff
 from server.jsonresponse import json
 from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
@@ -109,7 +109,7 @@ async def create_invitation(
     """A new one-time invitation and its token (shown once; only its hash is kept)."""
     invitation_id = secrets.token_hex(8)
     secret = tokens.new_secret()
-    row = await staff_repo.add_invitation(
+    row = await staff.add_invitation(
         db,
         invitation_id=invitation_id,
         secret_hash=tokens.digest(secret),
@@ -161,15 +161,15 @@ class StaffAuth:
         ident, _, secret = rest.partition("_")
         row = None
         if prefix == INVITATION_PREFIX and ident and secret:
-            row = await self.records.read(staff_repo.get_invitation, invitation_id=ident)
+            row = await self.records.read(staff.get_invitation, invitation_id=ident)
         if row is None or not tokens.digest_matches(row.secret_hash, secret):
             raise Unauthorized("unknown invitation: ask an administrator for a new link")
         if row.used_at is not None:
             raise Unauthorized("this invitation was already used: sign in, or ask for a new link")
         if row.expires_at <= self.clock.now():
             raise Unauthorized("this invitation has expired: ask an administrator for a new link")
-        staff = await self.records.read(repo.get_staff, email=row.email)
-        if staff is not None and staff.disabled_at is not None:
+        member = await self.records.read(staff.get_staff, email=row.email)
+        if member is not None and member.disabled_at is not None:
             raise Unauthorized("this staff member is disabled")
         return row
 
@@ -289,13 +289,13 @@ async def enrol_begin(request: Request) -> Response:
     await auth.limit(request)
     b = await body(request, EnrolBegin)
     invitation = await auth.invitation(b.token)
-    staff = await auth.records.read(repo.get_staff, email=invitation.email)
-    existing = await auth.records.read(staff_repo.passkeys_of, email=invitation.email)
+    member = await auth.records.read(staff.get_staff, email=invitation.email)
+    existing = await auth.records.read(staff.passkeys_of, email=invitation.email)
     options = await auth.ceremonies.start_registration(
         purpose="enrol",
         email=invitation.email,
         name=invitation.name,
-        user_handle=(staff.user_handle if staff is not None and staff.user_handle else new_user_handle()),
+        user_handle=(member.user_handle if member is not None and member.user_handle else new_user_handle()),
         exclude=[p.credential_id for p in existing],
     )
     who = {"email": invitation.email, "name": invitation.name, "role": invitation.role}
@@ -315,9 +315,9 @@ async def enrol_finish(request: Request) -> Response:
     passkey_id = secrets.token_hex(12)
 
     async def enrol(db: DbSession) -> None:
-        if not await staff_repo.use_invitation(db, invitation_id=invitation.id, now=now):
+        if not await staff.use_invitation(db, invitation_id=invitation.id, now=now):
             raise Conflict("this invitation was just used or has expired")
-        await staff_repo.enrol_staff(
+        await staff.enrol_staff(
             db,
             email=invitation.email,
             name=b.name or invitation.name,
@@ -325,7 +325,7 @@ async def enrol_finish(request: Request) -> Response:
             user_handle=new.user_handle or new_user_handle(),
             now=now,
         )
-        await staff_repo.add_passkey(
+        await staff.add_passkey(
             db,
             passkey_id=passkey_id,
             credential_id=new.credential_id,
@@ -381,7 +381,7 @@ async def create_invitation_route(request: Request) -> Response:
 
 async def my_passkeys(request: Request) -> Response:
     email = _person(request)
-    rows = await _auth(request).records.read(staff_repo.passkeys_of, email=email)
+    rows = await _auth(request).records.read(staff.passkeys_of, email=email)
     return json({"passkeys": [_passkey(p) for p in rows]}, headers=NO_STORE)
 
 
@@ -389,15 +389,15 @@ async def add_passkey_begin(request: Request) -> Response:
     email = _person(request)
     auth = _auth(request)
     await auth.limit(request)
-    staff = await auth.records.read(repo.get_staff, email=email)
-    if staff is None or staff.user_handle is None:
+    member = await auth.records.read(staff.get_staff, email=email)
+    if member is None or member.user_handle is None:
         raise Forbidden("enrol from an invitation first")
-    existing = await auth.records.read(staff_repo.passkeys_of, email=email)
+    existing = await auth.records.read(staff.passkeys_of, email=email)
     options = await auth.ceremonies.start_registration(
         purpose="add",
         email=email,
-        name=staff.name,
-        user_handle=staff.user_handle,
+        name=member.name,
+        user_handle=member.user_handle,
         exclude=[p.credential_id for p in existing],
     )
     return json(options, headers=NO_STORE)
@@ -412,9 +412,9 @@ async def add_passkey_finish(request: Request) -> Response:
         challenge_id=b.challenge_id, purpose="add", email=email, credential=b.credential, client=client
     )
     now = auth.clock.now()
-    count = len(await auth.records.read(staff_repo.passkeys_of, email=email))
+    count = len(await auth.records.read(staff.passkeys_of, email=email))
     row = await auth.records.write(
-        lambda db: staff_repo.add_passkey(
+        lambda db: staff.add_passkey(
             db,
             passkey_id=secrets.token_hex(12),
             credential_id=new.credential_id,
@@ -436,7 +436,7 @@ async def rename_passkey(request: Request) -> Response:
     b = await body(request, PasskeyRename)
     passkey_id = _path_passkey(request)
     row = await _auth(request).records.write(
-        lambda db: staff_repo.rename_passkey(db, email=email, passkey_id=passkey_id, label=b.label)
+        lambda db: staff.rename_passkey(db, email=email, passkey_id=passkey_id, label=b.label)
     )
     if row is None:
         raise NotFound("you have no such passkey")
@@ -447,7 +447,7 @@ async def remove_passkey(request: Request) -> Response:
     email = _person(request)
     passkey_id = _path_passkey(request)
     outcome = await _auth(request).records.write(
-        lambda db: staff_repo.remove_passkey(db, email=email, passkey_id=passkey_id)
+        lambda db: staff.remove_passkey(db, email=email, passkey_id=passkey_id)
     )
     if outcome == "unknown":
         raise NotFound("you have no such passkey")
@@ -460,8 +460,8 @@ async def remove_passkey(request: Request) -> Response:
 
 
 async def list_staff(request: Request) -> Response:
-    rows = await _auth(request).records.read(staff_repo.list_staff)
-    staff = [
+    rows = await _auth(request).records.read(staff.list_staff)
+    people = [
         {
             "email": m.email,
             "name": m.name,
@@ -471,7 +471,7 @@ async def list_staff(request: Request) -> Response:
         }
         for m, n in rows
     ]
-    return json({"staff": staff}, headers=NO_STORE)
+    return json({"staff": people}, headers=NO_STORE)
 
 
 async def disable_staff(request: Request) -> Response:
@@ -500,7 +500,7 @@ async def disable_staff(request: Request) -> Response:
 
 async def enable_staff(request: Request) -> Response:
     email = _path_email(request)
-    found = await _auth(request).records.write(lambda db: staff_repo.enable_staff(db, email=email))
+    found = await _auth(request).records.write(lambda db: staff.enable_staff(db, email=email))
     if not found:
         raise NotFound("no such staff member")
     return json({"email": email, "disabled": False}, headers=NO_STORE)

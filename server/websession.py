@@ -24,7 +24,7 @@ from core.clock import Clock
 from core.errors import Forbidden, Unauthorized
 from core.model import Actor, Role
 from core.settings import Settings
-from persistence import staff_repo
+from persistence.repos import staff
 from server.passkeys import RelyingParty
 from service.records import Records
 
@@ -107,7 +107,7 @@ class WebSessions:
         csrf = secrets.token_urlsafe(32)
         now = self._clock.now()
         await self._records.write(
-            lambda db: staff_repo.add_web_session(
+            lambda db: staff.add_web_session(
                 db,
                 session_id=session_id,
                 email=email,
@@ -124,10 +124,10 @@ class WebSessions:
         session_id = self._session_id(value)
         if session_id is None:
             raise Unauthorized("the session cookie is not valid; sign in again")
-        found = await self._records.read(staff_repo.get_web_session, session_id=session_id)
+        found = await self._records.read(staff.get_web_session, session_id=session_id)
         if found is None:
             raise Unauthorized("unknown session; sign in again")
-        row, staff = found
+        row, member = found
         now = self._clock.now()
         if row.ended_at is not None:
             why = {
@@ -137,7 +137,7 @@ class WebSessions:
                 "expired": "the session reached its maximum length",
             }.get(row.ended_reason or "", "the session ended")
             raise Unauthorized(f"{why}; sign in again")
-        if staff.disabled_at is not None:
+        if member.disabled_at is not None:
             raise Unauthorized("this staff member is disabled")
         if now >= row.expires_at:
             await self.end(session_id, "expired")
@@ -147,12 +147,12 @@ class WebSessions:
             await self.end(session_id, "idle")
             minutes = self.idle.total_seconds() / 60
             raise Unauthorized(f"the session ended after {minutes:g} minutes without activity; sign in again")
-        if staff.role is None:
+        if member.role is None:
             raise Unauthorized("this person has no staff role")
         if now - row.seen_at >= self._touch_every:
-            await self._records.write(lambda db: staff_repo.touch_web_session(db, session_id=session_id, now=now))
+            await self._records.write(lambda db: staff.touch_web_session(db, session_id=session_id, now=now))
         actor = Actor(
-            role=cast(Role, staff.role), name=staff.name, token_id=socket_token_id(session_id), email=staff.email
+            role=cast(Role, member.role), name=member.name, token_id=socket_token_id(session_id), email=member.email
         )
         return WebSession(id=session_id, csrf_token=row.csrf_token, actor=actor, expires_at=row.expires_at)
 
@@ -160,7 +160,7 @@ class WebSessions:
         """End a session (sign-out, expiry); True when it was open."""
         now = self._clock.now()
         ended: bool = await self._records.write(
-            lambda db: staff_repo.end_web_session(db, session_id=session_id, now=now, reason=reason)
+            lambda db: staff.end_web_session(db, session_id=session_id, now=now, reason=reason)
         )
         if ended:
             log.info("web session ended: %s", reason)

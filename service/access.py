@@ -7,9 +7,10 @@ from typing import Any
 from core.bounds import is_id
 from core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from core.model import Actor, Member, SessionState, room_person, room_token
-from persistence import identity, repo, staff_repo
+from persistence import identity
 from persistence.identity import parse_participant_token, participant_actor, participant_token
-from persistence.staff_repo import Disabled
+from persistence.repos import staff
+from persistence.repos.staff import Disabled
 from service.unit import Unit
 
 
@@ -83,7 +84,7 @@ class Access:
     async def revoke_token(self, token_id: str) -> bool:
         """Revoke a token; its sockets close at once, in every process. False: there is no such token."""
         now = self._u.now()
-        found: bool = await self._u.submit(lambda db: repo.revoke_token(db, token_id=token_id, now=now))
+        found: bool = await self._u.submit(lambda db: staff.revoke_token(db, token_id=token_id, now=now))
         if found:
             await self.disconnect_token(token_id)
         return found
@@ -108,7 +109,7 @@ class Access:
     async def disable_staff(self, email: str) -> Disabled | None:
         """Disable a staff member: their web sessions and tokens end, and their sockets close everywhere."""
         now = self._u.now()
-        done: Disabled | None = await self._u.submit(lambda db: staff_repo.disable_staff(db, email=email, now=now))
+        done: Disabled | None = await self._u.submit(lambda db: staff.disable_staff(db, email=email, now=now))
         if done is not None:
             await self._u.publisher.disconnect(room_person(email))
         return done

@@ -8,8 +8,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from core import chat, lifecycle, payloads
 from core.errors import RateLimited
 from core.model import Actor, ChatMessage
-from persistence import repo
 from persistence.identity import new_id
+from persistence.repos import chat as chat_repo
 from service.unit import Unit
 
 # A participant may send 5 chat messages in 5 seconds (contract).
@@ -39,7 +39,9 @@ class Chat:
                 message, events = chat.post(
                     s, actor, message_id=message_id, seq=seq, client_id=p.client_id, text=p.text, now=self._u.now()
                 )
-                pending = await self._u.write(session_id, repo.add_chat(session_id=session_id, message=message), events)
+                pending = await self._u.write(
+                    session_id, chat_repo.add_chat(session_id=session_id, message=message), events
+                )
         if seen is not None:
             await self._u.barrier()  # the first send of this client_id may still be committing
             return seen
@@ -47,7 +49,7 @@ class Chat:
         return message_id, seq
 
     async def history(self, session_id: str, after_seq: int, limit: int | None) -> list[ChatMessage]:
-        return await self._u.read(repo.chat_page, session_id=session_id, after_seq=after_seq, limit=limit)
+        return await self._u.read(chat_repo.chat_page, session_id=session_id, after_seq=after_seq, limit=limit)
 
     async def log(self, session_id: str) -> list[ChatMessage]:
         """The whole log in seq order, with every acknowledged message in it."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from core import helpdesk, lifecycle, payloads
 from core.model import Actor, Ticket
-from persistence import repo
 from persistence.identity import new_id
+from persistence.repos import help
 from service.unit import Unit
 
 
@@ -32,7 +32,7 @@ class Help:
             tickets, ticket, events = helpdesk.opened(s, tickets, new)
             await store.set_tickets(session_id, tickets)
             pending = await self._u.write(
-                session_id, lambda db: repo.add_ticket(db, session_id=session_id, ticket=ticket), events
+                session_id, lambda db: help.add_ticket(db, session_id=session_id, ticket=ticket), events
             )
         await pending
         return ticket
@@ -54,5 +54,5 @@ class Help:
         async with self._u.session(session_id) as s:
             tickets, changed, events = helpdesk.changed(s, await store.tickets(session_id), ticket_id, change)
             await store.set_tickets(session_id, tickets)
-            pending = await self._u.write(session_id, lambda db: repo.save_ticket(db, ticket=changed, now=now), events)
+            pending = await self._u.write(session_id, lambda db: help.save_ticket(db, ticket=changed, now=now), events)
         await pending

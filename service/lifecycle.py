@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from core import helpdesk, lifecycle, payloads, pings, sheet
 from core.errors import Invalid
 from core.model import SessionState
-from persistence import repo
+from persistence.repos import attendance, connections, help, roster, sessions
+from persistence.repos import pings as pings_repo
 from service.unit import Unit
 
 # Delays add up: a week in all is far past any real late start, and keeps the expected start (and
@@ -24,7 +25,7 @@ class Lifecycle:
 
     async def create(self, state: SessionState) -> SessionState:
         now = self._u.now()
-        await self._u.submit(lambda db: repo.create_session(db, state=state, now=now))
+        await self._u.submit(lambda db: sessions.create_session(db, state=state, now=now))
         return state
 
     async def start(self, session_id: str) -> SessionState:
@@ -33,7 +34,7 @@ class Lifecycle:
             pending = None
             if started is not s:
                 await self._u.store.set_session(started)
-                pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=started), events)
+                pending = await self._u.write(session_id, lambda db: sessions.save_session(db, state=started), events)
         await (pending if pending is not None else self._u.barrier())
         return started
 
@@ -43,7 +44,7 @@ class Lifecycle:
             if delayed.delay_minutes > MAX_TOTAL_DELAY_MINUTES:
                 raise Invalid(f"minutes: a session may be delayed by at most {MAX_TOTAL_DELAY_MINUTES} minutes in all")
             await self._u.store.set_session(delayed)
-            pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=delayed), events)
+            pending = await self._u.write(session_id, lambda db: sessions.save_session(db, state=delayed), events)
         await pending
         return delayed
 
@@ -69,12 +70,14 @@ class Lifecycle:
                 await store.set_session(closed)
 
                 async def op(db: DbSession) -> None:
-                    await repo.save_session(db, state=closed)
+                    await sessions.save_session(db, state=closed)
                     for ping in ended_pings:
-                        await repo.close_ping(db, ping=ping)
+                        await pings_repo.close_ping(db, ping=ping)
                     for t in ended_tickets:
-                        await repo.save_ticket(db, ticket=t, now=now)
-                    await repo.save_attendance(db, session_id=session_id, rows=await attendance_rows(db, closed, now))
+                        await help.save_ticket(db, ticket=t, now=now)
+                    await attendance.save_attendance(
+                        db, session_id=session_id, rows=await attendance_rows(db, closed, now)
+                    )
 
                 pending = await self._u.write(session_id, op, events)
         await (pending if pending is not None else self._u.barrier())
@@ -84,13 +87,13 @@ class Lifecycle:
         async with self._u.session(session_id) as s:
             changed, events = lifecycle.set_platform(s, p.status, p.message)
             await self._u.store.set_session(changed)
-            pending = await self._u.write(session_id, lambda db: repo.save_session(db, state=changed), events)
+            pending = await self._u.write(session_id, lambda db: sessions.save_session(db, state=changed), events)
         await pending
 
 
 async def attendance_rows(db: DbSession, session: SessionState, now: datetime) -> list[dict[str, Any]]:
     """The attendance sheet as it stands at `now`, from what the database holds."""
-    members = await repo.members(db, session_id=session.id)
-    conns = await repo.connections(db, session_id=session.id)
-    total, answered = await repo.answer_counts(db, session_id=session.id)
+    members = await roster.members(db, session_id=session.id)
+    conns = await connections.connections(db, session_id=session.id)
+    total, answered = await pings_repo.answer_counts(db, session_id=session.id)
     return sheet.rows(session, members, conns, total, answered, now)

@@ -7,8 +7,8 @@ from typing import Any
 from core import payloads, pings
 from core.errors import Conflict, NotFound
 from core.model import Actor, Ping
-from persistence import repo
 from persistence.identity import new_id
+from persistence.repos import pings as pings_repo
 from service.unit import Unit
 
 
@@ -32,7 +32,7 @@ class Pings:
             )
             await store.set_ping(session_id, ping)
             pending = await self._u.write(
-                session_id, lambda db: repo.add_ping(db, session_id=session_id, ping=ping), events
+                session_id, lambda db: pings_repo.add_ping(db, session_id=session_id, ping=ping), events
             )
         await pending
         return ping
@@ -45,13 +45,13 @@ class Pings:
         async with self._u.session(session_id):
             ping = await store.ping(session_id, p.ping_id, with_answers=False)
             if ping is None:
-                if await self._u.read(repo.get_ping, session_id=session_id, ping_id=p.ping_id):
+                if await self._u.read(pings_repo.get_ping, session_id=session_id, ping_id=p.ping_id):
                     raise Conflict("the ping is closed")
                 raise NotFound("no such ping")
             answer = pings.check_answer(ping, p.answer, now)
             await store.add_answer(session_id, ping.id, pid, answer)
             pending = await self._u.write(
-                session_id, repo.save_answer(ping_id=ping.id, participant_id=pid, answer=answer, now=now)
+                session_id, pings_repo.save_answer(ping_id=ping.id, participant_id=pid, answer=answer, now=now)
             )
         await pending
         self._u.publisher.results_changed(session_id, p.ping_id)
@@ -65,10 +65,10 @@ class Pings:
             if ping is not None:
                 closed, events = pings.close(session_id, ping, now)
                 await store.set_ping(session_id, closed)
-                pending = await self._u.write(session_id, lambda db: repo.close_ping(db, ping=closed), events)
+                pending = await self._u.write(session_id, lambda db: pings_repo.close_ping(db, ping=closed), events)
         if ping is None:
             await self._u.barrier()
-            closed_before = await self._u.read(repo.get_ping, session_id=session_id, ping_id=ping_id)
+            closed_before = await self._u.read(pings_repo.get_ping, session_id=session_id, ping_id=ping_id)
             if closed_before is None:
                 raise NotFound("no such ping")
             return pings.results(closed_before)

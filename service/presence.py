@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from persistence import repo
+from persistence.repos import connections
 from service.unit import Unit
 
 # This process, in the connections table and the live store: after a crash, its sockets end where
@@ -32,7 +32,7 @@ class Presence:
             seen_by = await store.add_seen(session_id, participant_id) if first else []
             pending = await self._u.write(
                 session_id,
-                repo.open_connection(
+                connections.open_connection(
                     connection_id=connection_id,
                     session_id=session_id,
                     participant_id=participant_id,
@@ -55,7 +55,7 @@ class Presence:
             pending = (
                 None
                 if self.stopping
-                else await self._u.write(session_id, repo.close_connection(connection_id=connection_id, now=now))
+                else await self._u.write(session_id, connections.close_connection(connection_id=connection_id, now=now))
             )
         if pending is not None:
             await pending
@@ -75,18 +75,18 @@ class Presence:
     async def end_stale(self) -> None:
         """Every connection still open on record was left by a process that died (the embedded default starts)."""
         now = self._u.now()
-        await self._u.submit(lambda db: repo.end_stale_connections(db, alive_before=now))
+        await self._u.submit(lambda db: connections.end_stale_connections(db, alive_before=now))
 
     async def keep_alive(self, *, clustered: bool) -> None:
         """This process's sockets are open; in a cluster, those of processes that died end."""
         now = self._u.now()
-        await self._u.submit(lambda db: repo.keep_alive(db, process_id=PROCESS_ID, now=now))
+        await self._u.submit(lambda db: connections.keep_alive(db, process_id=PROCESS_ID, now=now))
         if clustered:
             # Sockets of a process that died end where that process last said they were open.
             stale = now - timedelta(seconds=3 * KEEPALIVE_SECONDS)
-            await self._u.submit(lambda db: repo.end_stale_connections(db, alive_before=stale))
+            await self._u.submit(lambda db: connections.end_stale_connections(db, alive_before=stale))
 
     async def end_mine(self, now: datetime) -> None:
         """Stopping: one write ends every socket of this process."""
         self.stopping = True
-        await self._u.submit(lambda db: repo.end_stale_connections(db, alive_before=now, process_id=PROCESS_ID))
+        await self._u.submit(lambda db: connections.end_stale_connections(db, alive_before=now, process_id=PROCESS_ID))

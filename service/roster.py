@@ -13,8 +13,9 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from core import attendance, lifecycle, payloads, timeline
 from core.errors import NotFound
 from core.model import Actor, Member, SessionState
-from persistence import repo
 from persistence.identity import new_id
+from persistence.repos import attendance as attendance_repo
+from persistence.repos import roster
 from service.lifecycle import attendance_rows
 from service.unit import Unit
 
@@ -44,7 +45,7 @@ class Roster:
             ids = (new_id() for _ in people)
             added: list[Member] = await self._u.write_now(
                 session_id,
-                lambda db: repo.add_participants(db, session_id=session_id, people=people, new_ids=ids, now=now),
+                lambda db: roster.add_participants(db, session_id=session_id, people=people, new_ids=ids, now=now),
             )
             for m in added:
                 known = await store.member(session_id, m.id)
@@ -72,7 +73,7 @@ class Roster:
             pending = None
             if checked is not member:
                 await store.set_member(session_id, checked)
-                pending = await self._u.write(session_id, repo.save_member(member=checked, now=now))
+                pending = await self._u.write(session_id, roster.save_member(member=checked, now=now))
         await (pending if pending is not None else self._u.barrier())
         if pending is not None:
             self._u.publisher.presence_changed(session_id, checked.id)
@@ -114,7 +115,7 @@ class Roster:
                 raise NotFound("no such participant in this session")
             marked = attendance.mark(s, member, p.status)
             await store.set_member(session_id, marked)
-            pending = await self._u.write(session_id, repo.save_member(member=marked, now=now))
+            pending = await self._u.write(session_id, roster.save_member(member=marked, now=now))
         await pending
         self._u.publisher.presence_changed(session_id, marked.id)
 
@@ -131,9 +132,9 @@ class Roster:
         state = await self._u.ensure_loaded(session_id)
         if state.status == "closed":
             await self._u.barrier()  # a close being written finishes first
-            saved = await self._u.read(repo.saved_attendance, session_id=session_id)
+            saved = await self._u.read(attendance_repo.saved_attendance, session_id=session_id)
             if saved:
-                order = {m.id: i for i, m in enumerate(await self._u.read(repo.members, session_id=session_id))}
+                order = {m.id: i for i, m in enumerate(await self._u.read(roster.members, session_id=session_id))}
                 return sorted(saved, key=lambda r: order.get(r["participant_id"], 0))
         now = self._u.now()
         return await self._u.read(lambda db: attendance_rows(db, state, now))

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from core.clock import Clock, SystemClock
 from core.model import Actor
 from core.settings import Settings
-from persistence import repo
+from persistence.db import ping_database
 from persistence.live.base import LiveStore
 from service import views
 from service.access import Access
@@ -123,7 +123,7 @@ class Service:
         failing = []
         try:
             async with self._db() as db:
-                await repo.ping_database(db)
+                await ping_database(db)
         except (SQLAlchemyError, OSError) as e:
             log.warning("health: database: %s", e)
             failing.append("database")

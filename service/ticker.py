@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import attendance, lifecycle
 from core.errors import AppError
 from core.model import SessionState
-from persistence import repo
+from persistence.repos import sessions
 from service.lifecycle import Lifecycle
 from service.pings import Pings
 from service.presence import KEEPALIVE_SECONDS, Presence
@@ -73,7 +73,7 @@ class Ticker:
     async def tick(self, *, autoclose: bool) -> None:
         """Every session whose clock may have something due: scheduled ones from the opening of check-in."""
         now = self._u.now()
-        watched = await self._u.read(repo.sessions_to_watch, starting_before=now + lifecycle.CHECKIN_OPENS_BEFORE)
+        watched = await self._u.read(sessions.sessions_to_watch, starting_before=now + lifecycle.CHECKIN_OPENS_BEFORE)
         for s in watched:
             try:
                 await self._tick_session(s, now, autoclose=autoclose)

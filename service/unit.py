@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from core.clock import Clock
 from core.errors import NotFound
 from core.model import Emit, SessionState
-from persistence import repo
 from persistence.live.base import LiveStore
+from persistence.repos import sessions
 from persistence.writer import Batched, Writer
 from service.publish import Publisher
 
@@ -74,7 +74,7 @@ class Unit:
         async with self.store.lock(session_id):
             state = await self.store.session(session_id)
             if state is None:
-                snapshot = await self.read(repo.load_snapshot, session_id=session_id)
+                snapshot = await self.read(sessions.load_snapshot, session_id=session_id)
                 if snapshot is None:
                     raise NotFound("no such session")
                 await self.store.load(snapshot)

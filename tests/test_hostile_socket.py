@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import update
 
 from core.model import SessionState, room_staff
-from persistence import repo
 from persistence.models import LiveSession
+from persistence.repos import sessions
 from realtime.hub import Hub
 from realtime.transport import SEND_QUEUE_PACKETS
 from tests.staff_flows import enrolled
@@ -550,7 +550,7 @@ async def test_one_session_that_cannot_tick_does_not_stall_the_others(ticking: S
     )
 
     async def create(db: Any) -> None:
-        await repo.create_session(db, state=doomed, now=now)
+        await sessions.create_session(db, state=doomed, now=now)
         # Its stored expected start is moved to an hour ago: the ticker's query then returns it
         # first on either database, whichever index it uses; its end still overflows.
         await db.execute(

@@ -21,9 +21,9 @@ from aiosmtpd.smtp import Envelope, Session
 from sqlalchemy import select
 
 from core.settings import Settings, SettingsError
-from persistence import staff_repo
 from persistence.db import create_engine, sessionmaker
 from persistence.models import Base, StaffInvitation, StaffSession, UTCDateTime
+from persistence.repos import mail
 from tests.staff_flows import Browser, begin_enrol, enrol, enrolled, invite, new_browser, sign_in
 from tests.support import Client, Server, free_port, running_server
 
@@ -471,7 +471,7 @@ async def outbox_of(settings: Settings) -> list[dict[str, Any]]:
     engine = create_engine(settings.database_url)
     try:
         async with sessionmaker(engine)() as db:
-            return await staff_repo.outbox(db)
+            return await mail.outbox(db)
     finally:
         await engine.dispose()
 
@@ -488,10 +488,10 @@ async def test_invitation_is_mailed_over_smtp_when_configured(tmp_path: Path) ->
             assert r.status_code == 201 and r.json()["mailed"] is True
             link = r.json()["link"]
             assert len(inbox.mails) == 1
-            mail = inbox.mails[0]
-            assert mail.rcpt_tos == ["bob@example.org"]
-            assert isinstance(mail.content, bytes)
-            text = message_from_bytes(mail.content, policy=policy.default)
+            delivered = inbox.mails[0]
+            assert delivered.rcpt_tos == ["bob@example.org"]
+            assert isinstance(delivered.content, bytes)
+            text = message_from_bytes(delivered.content, policy=policy.default)
             assert text["Subject"] == "Your Companion staff access"
             assert link in text.get_body().get_content()  # type: ignore[union-attr]
             [kept] = await outbox_of(srv.settings)

@@ -1,20 +1,20 @@
-"""Repositories for staff sign-in: invitations, passkeys, ceremony challenges, web sessions, mail.
+"""Staff: the members, their API tokens, invitations, passkeys, ceremony challenges and web sessions.
 
-Keyword-only, one concept per function, like persistence/repo.py. Emails are kept lower-cased.
+Emails are kept lower-cased, but a token's as it was given (disable_staff compares it lower-cased). Tokens and
+invitations keep only their secret's digest (core.tokens.digest).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from persistence.models import (
     ApiToken,
-    OutboxMail,
     Passkey,
     StaffInvitation,
     StaffMember,
@@ -25,6 +25,20 @@ from persistence.models import (
 ChallengeCheck = Literal["ok", "unknown", "used", "expired", "wrong_purpose"]
 
 # ---------------------------------------------------------------- staff
+
+
+async def upsert_staff(db: DbSession, *, email: str, name: str, now: datetime) -> StaffMember:
+    """The staff member with this email, created if new (the first name given is kept)."""
+    member = await db.get(StaffMember, email.lower())
+    if member is None:
+        member = StaffMember(email=email.lower(), name=name, created_at=now, disabled_at=None)
+        db.add(member)
+        await db.flush()
+    return member
+
+
+async def get_staff(db: DbSession, *, email: str) -> StaffMember | None:
+    return await db.get(StaffMember, email.lower())
 
 
 async def enrol_staff(
@@ -105,6 +119,40 @@ async def enable_staff(db: DbSession, *, email: str) -> bool:
     if member is None:
         return False
     member.disabled_at = None
+    return True
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+async def add_token(
+    db: DbSession, *, token_id: str, secret_hash: str, role: str, name: str, email: str | None, now: datetime
+) -> ApiToken:
+    row = ApiToken(
+        id=token_id,
+        secret_hash=secret_hash,
+        role=role,
+        name=name,
+        email=email,
+        created_at=now,
+        revoked_at=None,
+    )
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def get_token(db: DbSession, *, token_id: str) -> ApiToken | None:
+    return await db.get(ApiToken, token_id)
+
+
+async def revoke_token(db: DbSession, *, token_id: str, now: datetime) -> bool:
+    """True when the token existed (revoking twice is fine)."""
+    row = await db.get(ApiToken, token_id)
+    if row is None:
+        return False
+    if row.revoked_at is None:
+        row.revoked_at = now
     return True
 
 
@@ -355,38 +403,3 @@ async def open_web_sessions(db: DbSession, *, email: str) -> list[StaffSession]:
         select(StaffSession).where(StaffSession.email == email.lower(), StaffSession.ended_at.is_(None))
     )
     return list(rows.scalars())
-
-
-# ---------------------------------------------------------------- mail outbox
-
-
-async def add_mail(db: DbSession, *, mail_id: str, recipient: str, subject: str, body: str, now: datetime) -> None:
-    db.add(
-        OutboxMail(
-            id=mail_id, recipient=recipient, subject=subject, body=body, created_at=now, sent_at=None, error=None
-        )
-    )
-    await db.flush()
-
-
-async def mail_outcome(db: DbSession, *, mail_id: str, sent_at: datetime | None, error: str | None) -> None:
-    await db.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(sent_at=sent_at, error=error))
-
-
-async def outbox(db: DbSession, *, recipient: str | None = None) -> list[dict[str, Any]]:
-    """The mails, newest last (for operators and tests)."""
-    query = select(OutboxMail).order_by(OutboxMail.created_at)
-    if recipient is not None:
-        query = query.where(OutboxMail.recipient == recipient)
-    return [
-        {
-            "id": m.id,
-            "recipient": m.recipient,
-            "subject": m.subject,
-            "body": m.body,
-            "created_at": m.created_at,
-            "sent_at": m.sent_at,
-            "error": m.error,
-        }
-        for m in (await db.execute(query)).scalars()
-    ]
