@@ -81,7 +81,7 @@ class Pings:
             ping = await self._u.store.ping(session_id, ping_id)
             if ping is None:
                 await self._u.barrier()  # a close being written finishes first
-                ping = await self._u.read(repo.get_ping, session_id=session_id, ping_id=ping_id)
+                ping = await self._u.read(pings_repo.get_ping, session_id=session_id, ping_id=ping_id)
             if ping is None:
                 raise NotFound("no such ping")
             pending = await self._u.write(session_id, None, pings.share(session_id, ping))

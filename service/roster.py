@@ -15,7 +15,7 @@ from core.errors import NotFound
 from core.model import Actor, Member, SessionState
 from persistence.identity import new_id
 from persistence.repos import attendance as attendance_repo
-from persistence.repos import roster
+from persistence.repos import connections, roster
 from service.lifecycle import attendance_rows
 from service.unit import Unit
 
@@ -123,8 +123,8 @@ class Roster:
         """Presence over time: each participant's connected intervals and the connected count after each change."""
         await self._u.ensure_loaded(session_id)
         await self._u.barrier()  # connections opened or closed just now are on record
-        members = await self._u.read(repo.members, session_id=session_id)
-        conns = await self._u.read(repo.connections, session_id=session_id)
+        members = await self._u.read(roster.members, session_id=session_id)
+        conns = await self._u.read(connections.connections, session_id=session_id)
         return timeline.timeline(members, conns, self._u.now())
 
     async def sheet(self, session_id: str) -> list[dict[str, Any]]:
