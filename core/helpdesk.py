@@ -37,10 +37,10 @@ def open_ticket(
     )
 
 
-def claim(ticket: Ticket, staff_name: str) -> Ticket:
+def claim(ticket: Ticket, staff_name: str, now: datetime) -> Ticket:
     if ticket.state != "waiting":
         raise Conflict(f"the ticket is {ticket.state}")
-    return replace(ticket, state="claimed", claimed_by=staff_name, position=None)
+    return replace(ticket, state="claimed", claimed_by=staff_name, claimed_at=now, position=None)
 
 
 def resolve(ticket: Ticket, staff_name: str, note: str | None) -> Ticket:

@@ -183,6 +183,7 @@ class Ticket:
     claimed_by: str | None = None
     note: str | None = None
     position: int | None = None
+    claimed_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -204,6 +205,7 @@ class Ticket:
             "position": self.position,
             "claimed_by": self.claimed_by,
             "created_at": iso(self.created_at),
+            "claimed_at": iso(self.claimed_at),
             "pre_class": self.pre_class(session_started_at),
         }
 

@@ -38,7 +38,8 @@ class Help:
         return ticket
 
     async def claim(self, actor: Actor, session_id: str, ticket_id: str) -> None:
-        await self._change(session_id, ticket_id, lambda t: helpdesk.claim(t, actor.name))
+        now = self._u.now()
+        await self._change(session_id, ticket_id, lambda t: helpdesk.claim(t, actor.name, now))
 
     async def resolve(self, actor: Actor, session_id: str, p: payloads.HelpResolve) -> None:
         await self._change(session_id, p.ticket_id, lambda t: helpdesk.resolve(t, actor.name, p.note or None))

@@ -372,3 +372,14 @@ async def test_tickets_opened_before_the_class_went_live_are_marked_pre_class(kl
     assert {t["ticket_id"]: t["pre_class"] for t in queue["tickets"]} == {t0: True, t1: False}
     state = await klass.support.ok("session:state", {})
     assert {t["ticket_id"]: t["pre_class"] for t in state["tickets"]} == {t0: True, t1: False}
+
+
+async def test_a_claimed_ticket_says_since_when_it_is_in_progress_and_keeps_it_after_a_reload(klass: Class) -> None:
+    p0 = klass.participants[0]
+    t0 = (await open_ticket(p0))["ticket_id"]
+    assert await klass.support.ok("help:claim", {"ticket_id": t0}) == {"ok": True}
+    queue = await klass.support.wait_for("help:queue", lambda q: q["tickets"] and q["tickets"][0]["state"] == "claimed")
+    claimed_at = queue["tickets"][0]["claimed_at"]
+    assert claimed_at is not None and claimed_at >= queue["tickets"][0]["created_at"]
+    state = await klass.admin.ok("session:state", {})
+    assert state["tickets"][0]["claimed_at"] == claimed_at

@@ -17,7 +17,7 @@ _TIMES: dict[type[Any], frozenset[str]] = {
     SessionState: frozenset({"starts_at", "started_at", "closed_at"}),
     Member: frozenset({"checked_in_at"}),
     Ping: frozenset({"launched_at", "closes_at", "closed_at"}),
-    Ticket: frozenset({"created_at"}),
+    Ticket: frozenset({"created_at", "claimed_at"}),
 }
 # Kept beside a ping in their own Redis structures, so that answers do not rewrite the ping.
 _PING_APART = frozenset({"answers", "seen"})

@@ -53,4 +53,5 @@ def ticket(row: HelpTicket, name: str) -> Ticket:
         state=row.state,  # type: ignore[arg-type]
         claimed_by=row.claimed_by,
         note=row.note,
+        claimed_at=row.claimed_at,
     )

@@ -34,7 +34,7 @@ async def add_ticket(db: DbSession, *, session_id: str, ticket: Ticket) -> None:
 async def save_ticket(db: DbSession, *, ticket: Ticket, now: datetime) -> None:
     values: dict[str, Any] = {"state": ticket.state, "claimed_by": ticket.claimed_by, "note": ticket.note}
     if ticket.state == "claimed":
-        values["claimed_at"] = now
-    elif ticket.state in ("resolved", "unresolved"):
+        values["claimed_at"] = ticket.claimed_at or now
+    elif ticket.state in ("resolved", "unresolved", "withdrawn"):
         values["resolved_at"] = now
     await db.execute(update(HelpTicket).where(HelpTicket.id == ticket.id).values(**values))

@@ -6,7 +6,7 @@ import pytest
 
 from core import helpdesk
 from core.errors import Conflict, NotFound
-from core.model import room_participant, room_staff
+from core.model import iso, room_participant, room_staff
 from tests.core.factories import at, session, ticket
 
 
@@ -20,7 +20,7 @@ def test_positions_count_the_waiting_in_arrival_order_and_tell_whose_place_moved
     assert positions(numbered) == {"a": 1, "b": 2, "c": 3}
     assert [(e.event, e.room) for e in events] == [("help:ticket", room_participant(p)) for p in ("p1", "p2", "p3")]
 
-    claimed = [helpdesk.claim(t, "Sam") if t.id == "a" else t for t in numbered]
+    claimed = [helpdesk.claim(t, "Sam", at(3)) if t.id == "a" else t for t in numbered]
     renumbered, events = helpdesk.renumber(claimed)
     assert positions(renumbered) == {"a": None, "b": 1, "c": 2}
     assert [e.payload["position"] for e in events] == [1, 2]  # only those whose place moved
@@ -45,10 +45,11 @@ def test_one_open_ticket_per_participant() -> None:
 
 def test_claim_and_resolve() -> None:
     t = ticket("a", "p1", at(1), position=1)
-    claimed = helpdesk.claim(t, "Sam")
-    assert (claimed.state, claimed.claimed_by, claimed.position) == ("claimed", "Sam", None)
+    claimed = helpdesk.claim(t, "Sam", at(3))
+    assert (claimed.state, claimed.claimed_by, claimed.position, claimed.claimed_at) == ("claimed", "Sam", None, at(3))
+    assert claimed.view(None)["claimed_at"] == iso(at(3)) and t.view(None)["claimed_at"] is None
     with pytest.raises(Conflict, match="the ticket is claimed"):
-        helpdesk.claim(claimed, "Kim")
+        helpdesk.claim(claimed, "Kim", at(3))
     done = helpdesk.resolve(claimed, "Kim", "fixed")
     assert (done.state, done.claimed_by, done.note) == ("resolved", "Sam", "fixed")  # the claimer keeps it
     assert helpdesk.resolve(t, "Kim", None).claimed_by == "Kim"
@@ -78,7 +79,7 @@ def test_opening_puts_the_ticket_last_tells_its_participant_their_place_and_staf
 def test_a_change_tells_the_ticket_holder_then_those_who_moved_then_staff() -> None:
     queue = helpdesk.renumber([ticket("a", "p1", at(1)), ticket("b", "p2", at(2))])[0]
     live = session(status="live", started_at=at(0))
-    after, claimed, events = helpdesk.changed(live, queue, "a", lambda t: helpdesk.claim(t, "Sam"))
+    after, claimed, events = helpdesk.changed(live, queue, "a", lambda t: helpdesk.claim(t, "Sam", at(3)))
     assert (claimed.state, claimed.claimed_by) == ("claimed", "Sam")
     assert positions(after) == {"a": None, "b": 1}
     assert [(e.event, e.room, e.payload.get("position")) for e in events] == [
@@ -94,7 +95,7 @@ def test_a_change_to_an_unknown_ticket_is_not_found_even_after_close_and_a_close
     with pytest.raises(NotFound):
         helpdesk.changed(closed, queue, "zz", lambda t: t)
     with pytest.raises(Conflict, match="closed"):
-        helpdesk.changed(closed, queue, "a", lambda t: helpdesk.claim(t, "Sam"))
+        helpdesk.changed(closed, queue, "a", lambda t: helpdesk.claim(t, "Sam", at(3)))
 
 
 def test_at_close_every_open_ticket_ends_unresolved_and_its_holder_is_told() -> None:
@@ -112,7 +113,7 @@ def test_a_participant_withdraws_only_their_own_open_ticket() -> None:
     mine = ticket("a", "p1", at(1))
     gone = helpdesk.withdraw(mine, "p1")
     assert (gone.state, gone.position, gone.is_open) == ("withdrawn", None, False)
-    assert helpdesk.withdraw(helpdesk.claim(mine, "Sam"), "p1").state == "withdrawn"
+    assert helpdesk.withdraw(helpdesk.claim(mine, "Sam", at(3)), "p1").state == "withdrawn"
     with pytest.raises(NotFound):
         helpdesk.withdraw(mine, "p2")
     with pytest.raises(Conflict, match="withdrawn"):
