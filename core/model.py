@@ -237,6 +237,12 @@ class ChatMessage:
         }
 
 
+def roster_order(m: Member) -> tuple[str, str]:
+    """Every list of people reads by name (then id, for people of the same name): the live stores, the
+    attendance sheet and the presence timeline alike."""
+    return (m.name.casefold(), m.id)
+
+
 # Audiences of server -> client events; each is one Socket.IO room.
 def room_all(session_id: str) -> str:
     return f"s:{session_id}"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.clock import FakeClock
-from tests.support import Class, Client, Server, iso_in
+from tests.support import Class, Client, Server, iso_in, ok
 
 
 def refused(ack: Any, code: str, field: str | None = None) -> bool:
@@ -333,3 +333,27 @@ async def test_the_sheet_does_not_change_after_close(clocked: Server, clock: Fak
     assert await sheet(server, session["id"]) == before
     assert refused(await p1.call("attendance:checkin", {}), "conflict")
     assert await sheet(server, session["id"]) == before
+
+
+async def test_the_sheet_and_the_roster_list_people_in_one_order(server: Server) -> None:
+    """By name, whatever order they were added in and whatever the case: the sheet (live and saved), its
+    CSV, the dashboard's roster and the presence timeline read alike."""
+    session = await server.session()
+    names = ["zoë Zimmer", "Adam Ant", "bea Brown", "Adam Ant"]
+    added = ok(
+        await server.api(
+            "POST",
+            f"/api/sessions/{session['id']}/participants",
+            {"participants": [{"name": n, "email": f"x{i}@example.org"} for i, n in enumerate(names)]},
+        )
+    )["participants"]
+    admin = await server.connect(server.admin_token, session["id"])
+    roster = [p["participant_id"] for p in (await admin.ok("session:state", {}))["participants"]]
+    adams = sorted(p["id"] for p in added if p["name"] == "Adam Ant")
+    assert [p["name"] for p in added] == names  # the answer keeps the order of the request
+    assert roster == [*adams, added[2]["id"], added[0]["id"]]
+    assert [r["participant_id"] for r in await sheet(server, session["id"])] == roster
+    timeline = ok(await server.api("GET", f"/api/sessions/{session['id']}/presence"))
+    assert [p["participant_id"] for p in timeline["participants"]] == roster
+    await admin.ok("session:close", {})
+    assert [r["participant_id"] for r in await sheet(server, session["id"])] == roster

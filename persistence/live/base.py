@@ -71,8 +71,3 @@ class LiveStore(Protocol):
 class AbstractLock(Protocol):
     async def __aenter__(self) -> None: ...
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
-
-
-def roster_order(m: Member) -> tuple[str, str]:
-    """The roster reads by name (then id, for people of the same name), in every store."""
-    return (m.name.casefold(), m.id)

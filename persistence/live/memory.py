@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 from limits.aio.storage import MemoryStorage, Storage
 
-from core.model import Member, Ping, SessionState, Ticket
-from persistence.live.base import AbstractLock, Snapshot, roster_order
+from core.model import Member, Ping, SessionState, Ticket, roster_order
+from persistence.live.base import AbstractLock, Snapshot
 
 T = TypeVar("T", SessionState, Member, Ticket)
 

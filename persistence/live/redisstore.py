@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
 
 from core.errors import Unavailable
-from core.model import Member, Ping, SessionState, Ticket
-from persistence.live.base import Snapshot, roster_order
+from core.model import Member, Ping, SessionState, Ticket, roster_order
+from persistence.live.base import Snapshot
 from persistence.live.codec import decode, encode
 
 # A socket counts as connected for this long after its process last refreshed it (the hub refreshes

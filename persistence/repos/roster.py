@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core.errors import Conflict
-from core.model import Member
+from core.model import Member, roster_order
 from persistence.models import LiveSession, Participant
 from persistence.repos import _rows
 from persistence.writer import Batched
@@ -106,4 +106,4 @@ async def members(db: DbSession, *, session_id: str) -> list[Member]:
     rows = await db.scalars(
         select(Participant).where(Participant.session_id == session_id).order_by(Participant.created_at)
     )
-    return [_rows.member(r) for r in rows]
+    return sorted((_rows.member(r) for r in rows), key=roster_order)
