@@ -47,7 +47,7 @@ function main(page) {
       start: byId('help-start'), chooser: byId('help-chooser'), categories: byId('help-categories'),
       steps: byId('help-steps'), stepsList: byId('help-steps-list'), form: byId('help-form'),
       text: byId('help-text'), cancel: byId('help-cancel'), status: byId('help-status'),
-      statusText: byId('help-status-text'),
+      statusText: byId('help-status-text'), note: byId('help-note'), withdraw: byId('help-withdraw'),
     },
     { call, notices, help, isClosed: () => state.isClosed },
   );

