@@ -10,6 +10,7 @@ finds nothing serious, and nothing scrolls sideways at 360 px. Browser tests run
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser import CHROMIUM, PHONE, Tab, axe_violations, chromium, enrol, open_tab
 from tests.support import Server, running_server
-from tests.test_browser_dashboard import WIDE
+from tests.test_browser_dashboard import WIDE, folder
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
@@ -57,15 +58,22 @@ async def ask_for_help(page: Page, topic: str, text: str) -> None:
 async def clean_and_narrow(tabs: list[Tab]) -> None:
     """No serious or critical axe violation, light and dark, wide and at 360 px; nothing scrolls sideways."""
     found: dict[str, list[str]] = {}
+
+    async def check(name: str, page: Page) -> None:
+        violations = await axe_violations(page)
+        for v in violations:
+            print(f"{name}: {v['impact']} {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]))
+        found[name] = [v["id"] for v in violations]
+
     for tab in tabs:
         page = tab.page
-        found[tab.name] = [v["id"] for v in await axe_violations(page)]
+        await check(tab.name, page)
         await page.set_viewport_size(PHONE)
         width = await page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{tab.name} is {width} px wide on a 360 px screen"
-        found[f"{tab.name} at 360 px"] = [v["id"] for v in await axe_violations(page)]
+        await check(f"{tab.name} at 360 px", page)
         await page.emulate_media(color_scheme="dark")
-        found[f"{tab.name} at 360 px, dark"] = [v["id"] for v in await axe_violations(page)]
+        await check(f"{tab.name} at 360 px, dark", page)
         await page.emulate_media(color_scheme="light")
     assert {name: ids for name, ids in found.items() if ids} == {}
     for tab in tabs:
@@ -125,3 +133,68 @@ async def test_withdraw_and_the_support_note(site: Server, browser: Browser) -> 
     await ask_for_help(ana.page, "Connection", "Echo")
     await expect(waiting.get_by_role("article", name="Ana Lima")).to_contain_text("Echo")
     await clean_and_narrow([ana, desk])
+
+
+# --- sharing a closed ping's results ----------------------------------------------------------------
+
+
+async def test_share_results_with_the_class(site: Server, browser: Browser, tmp_path: Path) -> None:
+    """Close a poll, share it from the "just closed" line; share an open question from the closed fold."""
+    sid, (ana_link, bo_link), instructor, _support = await a_class(site, ["Ana Lima", "Bo Chen"])
+    dash = await open_tab(browser, "dashboard", f"{site.url}/dashboard/{sid}#token={instructor}", WIDE, bypass_csp=True)
+    ana = await open_tab(browser, "ana", ana_link["join_url"], PHONE, bypass_csp=True)
+    bo = await open_tab(browser, "bo", bo_link["join_url"], PHONE, bypass_csp=True)
+    teacher = await site.connect(instructor, sid)
+    await teacher.ok("session:start", {})
+    question = "Which model fits a shopping cart?"
+    await teacher.ok(
+        "ping:launch",
+        {"kind": "poll", "question": question, "options": ["Strong", "Eventual", "Causal"], "seconds": 600},
+    )
+    await ana.page.get_by_role("article", name=question).get_by_role("button", name="Eventual").click()
+    await bo.page.get_by_role("article", name=question).get_by_role("button", name="Eventual").click()
+    card = dash.page.get_by_role("article", name=question)
+    await expect(card).to_contain_text("2 of 2 answered")
+    # An open ping cannot be shared yet.
+    await expect(card.get_by_role("button", name="Share results")).to_be_hidden()
+
+    # Closed, it leaves a line in its place with Share results; sharing says so where it was asked.
+    await card.get_by_role("button", name="Close ping").click()
+    just = dash.page.get_by_role("group", name=re.compile("^Just closed"))
+    await expect(just).to_contain_text(f"Just closed: {question} (2 of 2 answered)")
+    await just.get_by_role("button", name="Share results").click()
+    await expect(just).to_contain_text(re.compile(r"Shared with the participants at \d\d:\d\d"))
+    await expect(just.get_by_role("button", name="Share again")).to_be_visible()
+
+    # Both participants see the results with the dashboard's kind label and numbers.
+    for tab in (ana, bo):
+        shared = tab.page.get_by_role("article", name=question)
+        await expect(shared.locator(".ping-kind")).to_have_text("Poll · results")
+        await expect(shared).to_contain_text("2 of 2 answered")
+        await expect(shared.get_by_role("listitem").filter(has_text="Eventual")).to_contain_text("2 (100%)")
+        await expect(shared.get_by_role("listitem").filter(has_text="Strong")).to_contain_text("0 (0%)")
+    await ana.page.screenshot(path=folder(tmp_path) / "companion-shared.png", full_page=True, animations="disabled")
+
+    # An open question, closed elsewhere: shared from its card in the closed fold; the answers are listed.
+    prompt = "One thing to revisit?"
+    ack = await teacher.ok("ping:launch", {"kind": "text", "question": prompt, "seconds": 600})
+    mine = ana.page.get_by_role("article", name=prompt)
+    await mine.get_by_label("Your answer").fill("Vector clocks")
+    await mine.get_by_role("button", name="Send answer").click()
+    await expect(dash.page.get_by_role("article", name=prompt)).to_contain_text("1 of 2 answered")
+    await teacher.ok("ping:close", {"ping_id": ack["ping_id"]})
+    await expect(just).to_contain_text(f"Just closed: {prompt}")
+    fold = dash.page.locator("#closed-pings")
+    await fold.locator("summary").click()
+    closed = fold.get_by_role("article", name=prompt)
+    await closed.get_by_role("button", name="Share results").click()
+    await expect(closed).to_contain_text("Shared with the participants at")
+    for tab in (ana, bo):
+        shared = tab.page.get_by_role("article", name=prompt)
+        await expect(shared.locator(".ping-kind")).to_have_text("Open question · results")
+        await expect(shared.get_by_role("listitem")).to_have_text(["Vector clocks"])
+    # The earlier poll is still there, below the newer results; it can be put away.
+    await expect(bo.page.locator("#shared-list").get_by_role("article")).to_have_count(2)
+    await bo.page.get_by_role("article", name=question).get_by_role("button", name="Hide results").click()
+    await expect(bo.page.get_by_role("article", name=question)).to_have_count(0)
+    await clean_and_narrow([dash, ana])

@@ -153,7 +153,8 @@ function main(page) {
   const resultsView = createResultsView(
     {
       list: byId('results-list'), empty: byId('results-empty'), closedSection: byId('closed-pings'),
-      closedList: byId('closed-list'), closedCount: byId('closed-count'),
+      closedList: byId('closed-list'), closedCount: byId('closed-count'), justClosed: byId('just-closed'),
+      justClosedText: byId('just-closed-text'), justClosedShare: byId('just-closed-share'), justClosedShared: byId('just-closed-shared'),
     },
     { call, notices, clock, results, canClose: canConduct },
   );
