@@ -9,6 +9,7 @@ finds nothing serious, and nothing scrolls sideways at 360 px. Browser tests run
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -21,6 +22,8 @@ from playwright.async_api import Browser, Page, expect
 from tests.browser import CHROMIUM, PHONE, Tab, axe_violations, chromium, enrol, open_tab
 from tests.support import Server, running_server
 from tests.test_browser_dashboard import WIDE, folder
+
+TIME = r"\d\d:\d\d(?:\s?[AP]M)?"  # a clock time as the browser's locale writes it
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
@@ -198,3 +201,66 @@ async def test_share_results_with_the_class(site: Server, browser: Browser, tmp_
     await bo.page.get_by_role("article", name=question).get_by_role("button", name="Hide results").click()
     await expect(bo.page.get_by_role("article", name=question)).to_have_count(0)
     await clean_and_narrow([dash, ana])
+
+
+# --- presence over time, from the server's history ---------------------------------------------------
+
+
+async def test_presence_story_survives_a_reload(site: Server, browser: Browser, tmp_path: Path) -> None:
+    """Join, drop out and come back; after a reload the chart still has those points and Bo's times show."""
+    sid, (ana_link, bo_link), instructor, _support = await a_class(site, ["Ana Lima", "Bo Chen"])
+    url = f"{site.url}/dashboard/{sid}#token={instructor}"
+    dash = await open_tab(browser, "dashboard", url, WIDE, bypass_csp=True)
+    ana = await open_tab(browser, "ana", ana_link["join_url"], PHONE)
+    await ana.page.get_by_role("button", name="Check in").click()
+    bo = await open_tab(browser, "bo", bo_link["join_url"], PHONE)
+    connection = dash.page.get_by_role("table", name="Participants").get_by_role("row").filter(has_text="Bo Chen")
+    await expect(connection.get_by_role("cell").nth(0)).to_have_text("Online")
+    # Bo's tab closes (a dropped laptop lid), then he comes back.
+    await bo.context.close()
+    await expect(connection.get_by_role("cell").nth(0)).to_have_text("Offline")
+    await asyncio.sleep(1.1)  # the return is a separate moment on the server's clock
+    bo = await open_tab(browser, "bo again", bo_link["join_url"], PHONE)
+    await expect(connection.get_by_role("cell").nth(0)).to_have_text("Online")
+
+    # A reload: everything is drawn from the server's history.
+    await dash.page.reload()
+    await dash.connected()
+    await dash.page.get_by_text("Connected and checked in over time").click()
+    chart = dash.page.get_by_role("img", name="Connected and checked in over time")
+    await expect(chart).to_be_visible()
+    server = (await site.api("GET", f"/api/sessions/{sid}/presence", token=instructor)).json()
+    assert len(server["samples"]) >= 5, server["samples"]  # Ana, Bo, Bo's drop, his return, now
+    await expect(chart).to_have_attribute("data-points", re.compile(r"^([5-9]|\d\d+)$"))
+    caption = dash.page.locator("#history-caption")
+    await expect(caption).to_contain_text(
+        re.compile(rf"^(From {TIME} to|Since) {TIME}: connected now 2 of 2, peak 2 at")
+    )
+    await expect(caption).to_contain_text("lowest since 1 at")
+    await expect(caption).to_contain_text("checked in 1 of 2")
+    # Labelled axes: clock times along x, whole numbers of people up y.
+    await expect(chart.locator(".history-axis-title")).to_have_text(["Time", "People"])
+    await expect(chart.locator(".history-tick-x").first).to_have_text(re.compile(r"^\d\d:\d\d(:\d\d)?(?:\s?[AP]M)?$"))
+    await expect(chart.locator(".history-tick-y")).to_have_text(["0", "1", "2"])
+
+    # Bo's row opens his times: joined, dropped, back.
+    await dash.page.get_by_role("button", name="Bo Chen").click()
+    detail = dash.page.get_by_role("region", name="Connection times of Bo Chen")
+    times = f"Joined {TIME} · dropped {TIME} · back {TIME}"
+    await expect(detail).to_contain_text(re.compile(times + " · online now"))
+    await expect(dash.page.get_by_role("button", name="Bo Chen")).to_have_attribute("aria-expanded", "true")
+    await dash.page.set_viewport_size({"width": 1280, "height": 1000})
+    await dash.page.get_by_role("region", name="Roster").scroll_into_view_if_needed()
+    await dash.page.screenshot(path=folder(tmp_path) / "dashboard-presence.png", animations="disabled")
+    await dash.page.set_viewport_size(WIDE)
+
+    # Live again: he drops out once more, and both the chart and his times follow without a reload.
+    points = int(await chart.get_attribute("data-points") or 0)
+    await bo.context.close()
+    await expect(detail).to_contain_text(re.compile(f"{times} · dropped {TIME} · offline now"))
+    await expect(caption).to_contain_text("connected now 1 of 2")
+    await expect(chart).not_to_have_attribute("data-points", str(points))
+    await dash.page.get_by_role("button", name="Close", exact=True).click()
+    await expect(detail).to_be_hidden()
+    await expect(dash.page.get_by_role("button", name="Bo Chen")).to_be_focused()
+    await clean_and_narrow([dash])
