@@ -11,6 +11,7 @@ import { createChatPanel } from '../chat/chat-panel.js';
 import { createCheckin } from '../participant/checkin.js';
 import { createPingsState } from '../participant/pings-state.js';
 import { createPingCards } from '../participant/ping-cards.js';
+import { createSharedResults } from '../participant/shared-results.js';
 import { createHelpState } from '../participant/help-state.js';
 import { createHelpView } from '../participant/help-view.js';
 import { createEndView } from '../participant/end-view.js';
@@ -42,12 +43,13 @@ function main(page) {
     { call, notices, clock, state },
   );
   const pingCards = createPingCards({ list: byId('ping-list'), empty: byId('pings-empty') }, { call, notices, clock, pings });
+  const sharedResults = createSharedResults({ list: byId('shared-list'), heading: byId('pings-title') }, { notices, pings });
   const helpView = createHelpView(
     {
       start: byId('help-start'), chooser: byId('help-chooser'), categories: byId('help-categories'),
       steps: byId('help-steps'), stepsList: byId('help-steps-list'), form: byId('help-form'),
       text: byId('help-text'), cancel: byId('help-cancel'), status: byId('help-status'),
-      statusText: byId('help-status-text'),
+      statusText: byId('help-status-text'), note: byId('help-note'), withdraw: byId('help-withdraw'),
     },
     { call, notices, help, isClosed: () => state.isClosed },
   );
@@ -88,6 +90,7 @@ function main(page) {
     platform: { update: (platform) => state.applyPlatform(platform), render: () => banner.render(state.platform) },
     ping: { update: (ping) => pings.add(ping), render: () => pingCards.render() },
     'ping:closed': { update: (event) => pings.close(event.ping_id), render: () => pingCards.render() },
+    'ping:shared': { update: (event) => pings.share(event), render: () => sharedResults.render() },
     'help:ticket': { update: (ticket) => help.apply(ticket), render: () => helpView.render() },
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
   });

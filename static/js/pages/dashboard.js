@@ -3,9 +3,13 @@
  * (state, countdown, counts, help and unread-chat badges, Start/Delay/Close), then the current ping
  * and its launcher, the roster, and the help, chat and platform panels folded until they are in use.
  * Something new raises a notice (lib/toasts.js, rules in staff/notice-rules.js) and the title count.
+ * Presence over time (the chart, a person's join, drop and return times) comes from the server's
+ * history on every (re)connect, then grows from `presence` events.
  */
 
 import { byId, setText, show } from '../lib/dom.js';
+import { sessionPath } from '../lib/api.js';
+import { parseTime } from '../lib/format.js';
 import { createDispatcher } from '../lib/dispatcher.js';
 import { runPage, startPage } from '../lib/page.js';
 import { lasting } from '../lib/storage.js';
@@ -20,7 +24,9 @@ import { createChatPanel } from '../chat/chat-panel.js';
 import { createRosterState } from '../staff/roster-state.js';
 import { createRosterView } from '../staff/roster-view.js';
 import { createCountsView } from '../staff/counts-view.js';
-import { createCountsHistory } from '../staff/counts-history.js';
+import { createPresenceHistory } from '../staff/presence-history.js';
+import { createPresenceChart } from '../staff/presence-chart.js';
+import { createRosterDetail } from '../staff/roster-detail.js';
 import { createCheckinCodeView } from '../staff/checkin-code-view.js';
 import { createSessionControls } from '../staff/session-controls.js';
 import { createPingLauncher } from '../staff/ping-launcher.js';
@@ -39,6 +45,8 @@ const SUPPORT_ROLES = new Set(['support', 'admin']);
 const SOUND_KEY = 'companion:dashboard:sound'; // off unless switched on here
 const WIDE_ENOUGH_TO_EDIT = '(min-width: 900px)'; // the launch form's fields start open this wide
 const PLATFORM_TEXT = { ok: 'Working', degraded: 'Having problems', down: 'Down' };
+const CHART_COALESCE_MS = 200; // presence batches come every 100 ms at most: one chart redraw for a few
+const CHART_REDRAW_S = 15; // the open chart's time axis moves on this often (each change redraws it at once)
 
 function main(page) {
   const { call, notices, clock, ticker, connection, api, sessionId } = page;
@@ -46,6 +54,7 @@ function main(page) {
   const roster = createRosterState();
   const results = createResultsState();
   const queue = createQueueState();
+  const history = createPresenceHistory();
   const canConduct = () => CONDUCT_ROLES.has(state.me?.role);
   const canSupport = () => SUPPORT_ROLES.has(state.me?.role);
   let refresh = async () => false;
@@ -136,7 +145,41 @@ function main(page) {
     expected: byId('count-expected'), connected: byId('count-connected'), checkedIn: byId('count-checked-in'),
     late: byId('count-late'), absent: byId('count-absent'), absentLabel: byId('count-absent-label'),
   });
-  const countsHistory = createCountsHistory({ figure: byId('history-figure'), caption: byId('history-caption') }, { clock });
+  const historyFold = byId('history-fold');
+  const chart = createPresenceChart({ figure: byId('history-figure'), caption: byId('history-caption') }, {
+    data: () => ({
+      samples: history.samples(),
+      checkins: roster.rows().map((row) => parseTime(row.checked_in_at)),
+      expected: roster.counts().expected ?? roster.rows().length,
+      now: parseTime(state.session?.closed_at) ?? clock.now(),
+      loaded: history.loaded,
+    }),
+  });
+  // Drawn at the width of its box (again when unfolded or resized), at most every CHART_COALESCE_MS
+  // however fast presence batches come; its caption tells the same in words, folded or not.
+  let chartTimer = null;
+  const renderChart = () => {
+    if (chartTimer === null) {
+      chartTimer = setTimeout(() => {
+        chartTimer = null;
+        chart.render();
+      }, CHART_COALESCE_MS);
+    }
+  };
+  historyFold.addEventListener('toggle', renderChart);
+  let chartWidth = 0;
+  new ResizeObserver(([entry]) => {
+    const width = Math.round(entry.contentRect.width);
+    if (width !== chartWidth) {
+      chartWidth = width;
+      renderChart();
+    }
+  }).observe(byId('history-figure'));
+  let chartAge = 0;
+  const chartTick = () => {
+    chartAge = (chartAge + 1) % CHART_REDRAW_S;
+    if (chartAge === 0 && !state.isClosed) renderChart();
+  };
   const codeView = createCheckinCodeView(
     { section: byId('code-section'), code: byId('checkin-code'), expires: byId('checkin-code-expires'), opens: byId('checkin-code-opens') },
     { clock, roster, session: () => state.session, onExpired: () => connection.connected && refresh() },
@@ -148,12 +191,36 @@ function main(page) {
       scroller: byId('roster-scroller'), canvas: byId('roster-canvas'), summary: byId('roster-summary'),
       marking: byId('roster-marking'), markingField: byId('roster-marking-field'),
     },
-    { call, notices, roster, canMark: () => canConduct() && !state.isClosed, onMarked: renderRoster, sessionStatus: () => state.status },
+    {
+      call, notices, roster, canMark: () => canConduct() && !state.isClosed, onMarked: renderRoster, sessionStatus: () => state.status,
+      onPerson: (participantId) => rosterDetail.choose(participantId), selected: () => rosterDetail.selected(),
+    },
   );
+  const rosterDetail = createRosterDetail(
+    {
+      section: byId('roster-detail'), title: byId('roster-detail-title'), story: byId('roster-detail-story'),
+      total: byId('roster-detail-total'), close: byId('roster-detail-close'),
+    },
+    { roster, history, clock, onChange: () => rosterView.draw() },
+  );
+
+  /** The server's presence history: on every (re)connect, so a reload or a gap still draws the whole class. */
+  async function loadHistory() {
+    try {
+      const timeline = await api.getJson(sessionPath(sessionId, '/presence'));
+      history.replace(timeline, { rows: roster.rows(), connected: roster.counts().connected ?? null, now: clock.now() });
+    } catch (err) {
+      // Without it the chart counts from this page's own events, and says so.
+      console.info('companion: presence history not loaded', err);
+    }
+    renderChart();
+    rosterDetail.render();
+  }
   const resultsView = createResultsView(
     {
       list: byId('results-list'), empty: byId('results-empty'), closedSection: byId('closed-pings'),
-      closedList: byId('closed-list'), closedCount: byId('closed-count'),
+      closedList: byId('closed-list'), closedCount: byId('closed-count'), justClosed: byId('just-closed'),
+      justClosedText: byId('just-closed-text'), justClosedShare: byId('just-closed-share'), justClosedShared: byId('just-closed-shared'),
     },
     { call, notices, clock, results, canClose: canConduct },
   );
@@ -176,7 +243,8 @@ function main(page) {
   function renderRoster() {
     rosterView.render();
     countsView.render(roster.counts(), state.status);
-    countsHistory.add(roster.counts());
+    renderChart();
+    rosterDetail.render();
     codeView.render();
     raise(dropNotice(dropped));
     dropped = [];
@@ -241,6 +309,7 @@ function main(page) {
       update(snapshot) {
         state.applySnapshot(snapshot);
         roster.replace(snapshot);
+        history.apply(snapshot.participants, roster.counts().connected, clock.now());
         results.replaceOpen(snapshot.pings);
         freshTickets = queue.replace(snapshot.tickets);
       },
@@ -262,6 +331,7 @@ function main(page) {
       update(event) {
         dropped = droppedOut(event.changes, (id) => roster.get(id), state.status);
         roster.applyPresence(event);
+        history.apply(event.changes, roster.counts().connected, clock.now());
       },
       render: renderRoster,
     },
@@ -307,7 +377,12 @@ function main(page) {
   ticker.add(codeView.tick);
   ticker.add(resultsView.tick);
   ticker.add(queueView.tick);
-  ({ refresh } = runPage(page, { dispatch, afterSnapshot: chat.onConnect }));
+  ticker.add(chartTick);
+  const afterSnapshot = async () => {
+    loadHistory(); // not awaited: the chat catches up meanwhile
+    await chat.onConnect();
+  };
+  ({ refresh } = runPage(page, { dispatch, afterSnapshot }));
 }
 
 const page = startPage({ staff: true });

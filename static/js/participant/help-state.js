@@ -1,4 +1,7 @@
-/** My help request: {ticket_id, state: waiting|claimed|resolved|unresolved, position} or none. */
+/**
+ * My help request: {ticket_id, state: waiting|claimed|resolved|unresolved|withdrawn, position, note}
+ * or none. `note` is the support note once resolved.
+ */
 
 export function createHelpState() {
   return {
@@ -18,6 +21,11 @@ export function createHelpState() {
     /** The ack of `help:open`. */
     opened(ack) {
       this.ticket = { ticket_id: ack.ticket_id, state: 'waiting', position: ack.position ?? null };
+    },
+
+    /** The ack of my own `help:withdraw` (the `help:ticket` that follows says the same). */
+    withdrawn(ticketId) {
+      if (this.ticket?.ticket_id === ticketId) this.ticket = { ...this.ticket, state: 'withdrawn', position: null };
     },
 
     get isOpen() {

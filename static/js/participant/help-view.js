@@ -7,7 +7,8 @@ import { h, setText, show } from '../lib/dom.js';
 import { HELP_TOPICS, topicOf } from '../shared/help-topics.js';
 
 /**
- * elements: {start, chooser, categories, steps, stepsList, form, text, cancel, status, statusText}
+ * elements: {start, chooser, categories, steps, stepsList, form, text, cancel, status, statusText,
+ *            note (the support note once resolved), withdraw (button)}
  * (the category radios are built here from HELP_TOPICS).
  */
 export function createHelpView(elements, { call, notices, help, isClosed }) {
@@ -41,6 +42,19 @@ export function createHelpView(elements, { call, notices, help, isClosed }) {
 
   elements.cancel.addEventListener('click', () => {
     choosing = false;
+    render();
+    elements.start.focus();
+  });
+
+  // Found the answer, or gave up: the request leaves the queue and a new one can be opened.
+  elements.withdraw.addEventListener('click', async () => {
+    const ticket = help.ticket;
+    if (!ticket || !help.isOpen) return;
+    elements.withdraw.disabled = true;
+    const ack = await call('help:withdraw', { ticket_id: ticket.ticket_id });
+    elements.withdraw.disabled = false;
+    if (notices.failed(ack, 'Could not withdraw your request')) return;
+    help.withdrawn(ticket.ticket_id);
     render();
     elements.start.focus();
   });
@@ -81,6 +95,8 @@ export function createHelpView(elements, { call, notices, help, isClosed }) {
         return 'Your last request was marked resolved. Still stuck? Ask again.';
       case 'unresolved':
         return 'Your last request was closed without a fix. Still stuck? Ask again, or write in the chat.';
+      case 'withdrawn':
+        return 'You withdrew your request. Need help after all? Ask again.';
       default:
         return `Your request: ${ticket.state}.`;
     }
@@ -95,10 +111,14 @@ export function createHelpView(elements, { call, notices, help, isClosed }) {
       elements.status.dataset.state = ticket.state;
       const text = statusText(ticket);
       setText(elements.statusText, text);
+      const note = ticket.state === 'resolved' && ticket.note ? `Support: ${ticket.note}` : '';
+      setText(elements.note, note);
+      show(elements.note, note !== '');
       const key = `${ticket.ticket_id}:${ticket.state}:${ticket.position}`;
-      if (announced !== null && announced !== key) notices.announce(text);
+      if (announced !== null && announced !== key) notices.announce(note ? `${text} ${note}` : text);
       announced = key;
     }
+    show(elements.withdraw, open && !closed);
     show(elements.start, !open && !choosing && !closed);
     show(elements.chooser, !open && choosing && !closed);
     if (choosing) showSteps();

@@ -1,7 +1,13 @@
-/** The instructor's open pings for this participant, with my answer to each. */
+/**
+ * The instructor's open pings for this participant, with my answer to each; and the results the
+ * instructor shared (`ping:shared`), which the server does not keep: they last until this page reloads.
+ */
+
+const SHARED_KEEP = 5; // shared results on screen; older ones go (they were seen when they came)
 
 export function createPingsState() {
   const open = new Map(); // ping_id -> {ping_id, kind, question, options, closes_at, my_answer}
+  const shared = new Map(); // ping_id -> the closed ping's results, in the order shared
 
   return {
     /** From `session:state`: the open pings now. */
@@ -24,6 +30,22 @@ export function createPingsState() {
     },
     get(pingId) {
       return open.get(pingId);
+    },
+    /** A `ping:shared` event: sharing again moves the results to the top with the new numbers. */
+    share(event) {
+      const results = event?.results;
+      if (!results || !event.ping_id) return;
+      shared.delete(event.ping_id);
+      shared.set(event.ping_id, { ...results, ping_id: event.ping_id });
+      while (shared.size > SHARED_KEEP) shared.delete(shared.keys().next().value);
+    },
+    /** The participant put the shared results away. */
+    hideShared(pingId) {
+      shared.delete(pingId);
+    },
+    /** Shared results, the latest first. */
+    sharedList() {
+      return [...shared.values()].reverse();
     },
     /** Open pings, the one closing first on top. */
     list() {

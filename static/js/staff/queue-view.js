@@ -1,4 +1,7 @@
-/** The help queue: each request with how long it has waited, Claim and Resolve (with a note). */
+/**
+ * The help queue: each request with how long it has waited, Claim and Resolve (with a note). A request
+ * opened before the class went live is marked "Before class": a setup problem, not one mid-lecture.
+ */
 
 import { h, reorder, setText, show } from '../lib/dom.js';
 import { duration, parseTime } from '../lib/format.js';
@@ -20,6 +23,7 @@ export function createQueueView(elements, { call, notices, clock, queue, canAct 
     const noteId = `ticket-${ticket.ticket_id}-note`;
     const card = {
       who: h('h3', { id: titleId, class: 'ticket-who' }),
+      preClass: h('p', { class: 'ticket-tag', text: 'Before class' }),
       category: h('p', { class: 'ticket-category' }),
       text: h('p', { class: 'ticket-text' }),
       state: h('p', { class: 'ticket-state' }),
@@ -44,7 +48,7 @@ export function createQueueView(elements, { call, notices, clock, queue, canAct 
     }, [h('label', { for: noteId, text: 'Note (optional)' }), card.note, resolveButton]);
     card.actions = h('div', { class: 'ticket-actions' }, [card.claim, card.resolveForm]);
     card.node = h('li', { class: 'card ticket-card' }, [
-      h('article', { 'aria-labelledby': titleId }, [card.who, card.category, card.text, card.state, card.waited, card.actions]),
+      h('article', { 'aria-labelledby': titleId }, [card.who, card.preClass, card.category, card.text, card.state, card.waited, card.actions]),
     ]);
     return card;
   }
@@ -55,6 +59,7 @@ export function createQueueView(elements, { call, notices, clock, queue, canAct 
     setText(card.text, ticket.text || '(no description)');
     card.text.dataset.empty = String(!ticket.text);
     card.node.dataset.state = ticket.state;
+    show(card.preClass, Boolean(ticket.pre_class));
     setText(card.state, ticket.state === 'claimed'
       ? `Claimed by ${ticket.claimed_by || 'someone'}`
       : `Number ${ticket.position ?? '?'} in line`);

@@ -18,9 +18,10 @@ const OVERSCAN = 10; // rows drawn beyond the window either side, so a quick scr
  * elements: {table, body (tbody), markHeader (th), empty, filter, sort, search (selects, input),
  *            scroller (the scrolling box), canvas (the padded box around the table), summary,
  *            marking (checkbox: show the Mark column), markingField}
- * canMark(): whether marking is possible now; sessionStatus(): how "absent" reads.
+ * canMark(): whether marking is possible now; sessionStatus(): how "absent" reads;
+ * onPerson(participant_id): the name was pressed; selected(): the participant_id shown in detail, or null.
  */
-export function createRosterView(elements, { call, notices, roster, canMark, onMarked, sessionStatus }) {
+export function createRosterView(elements, { call, notices, roster, canMark, onMarked, sessionStatus, onPerson, selected }) {
   const entries = new Map(); // participant_id -> its row's nodes, built the first time it is drawn
   let arranged = [];
   let markable = false;
@@ -42,7 +43,7 @@ export function createRosterView(elements, { call, notices, roster, canMark, onM
   function build(row) {
     const selectId = `mark-${row.participant_id}`;
     const entry = {
-      name: h('span', { class: 'roster-name' }),
+      name: h('button', { type: 'button', class: 'roster-name roster-person', 'aria-controls': 'roster-detail', 'aria-expanded': 'false' }),
       email: h('span', { class: 'roster-email' }),
       connection: h('span', { class: 'presence-dot' }),
       connectionText: h('span', { class: 'presence-text' }),
@@ -53,6 +54,7 @@ export function createRosterView(elements, { call, notices, roster, canMark, onM
     };
     const button = h('button', { type: 'button', class: 'button button-small', text: 'Set' });
     button.addEventListener('click', () => mark(entry.row, entry.select, button));
+    entry.name.addEventListener('click', () => onPerson(entry.row.participant_id));
     entry.markCell = h('td', { class: 'roster-mark', 'data-label': 'Mark' }, [entry.markLabel, entry.select, button]);
     entry.tr = h('tr', {}, [
       h('th', { scope: 'row', class: 'roster-who' }, [entry.name, entry.email]),
@@ -67,6 +69,12 @@ export function createRosterView(elements, { call, notices, roster, canMark, onM
 
   function update(entry, row, index) {
     entry.tr.setAttribute('aria-rowindex', String(index + 2)); // 1 is the header row
+    const chosen = selected() === row.participant_id;
+    if (entry.chosen !== chosen) {
+      entry.chosen = chosen;
+      entry.name.setAttribute('aria-expanded', String(chosen));
+      entry.tr.dataset.selected = String(chosen);
+    }
     if (entry.row === row && entry.markable === markable && entry.sessionStatus === sessionStatus()) return;
     entry.row = row;
     entry.markable = markable;
@@ -137,5 +145,5 @@ export function createRosterView(elements, { call, notices, roster, canMark, onM
     if (frame === null) frame = requestAnimationFrame(draw);
   }, { passive: true });
 
-  return { render };
+  return { render, draw };
 }

@@ -1,6 +1,7 @@
 /**
- * A ping's tally as a bar chart made of divs. Each row also says its numbers in words, so the bars
- * themselves are decoration for screen readers. Bar lengths go through a CSS custom property set with
+ * A ping's tally as a bar chart made of divs, on the staff cards and in the results shared with
+ * participants. Each row also says its numbers in words, so the bars themselves are decoration for
+ * screen readers. Bar lengths go through a CSS custom property set with
  * the CSSOM, which a strict style-src Content-Security-Policy allows (no style attribute is parsed).
  */
 
@@ -49,8 +50,12 @@ export function resultsChart(result) {
       return h('ul', { class: 'text-answers' }, answers.map((text) => h('li', { text })));
     }
     case 'attention': {
+      const here = tally.yes ?? 0;
       const of = result.total ?? answered;
-      return bars([['Here', tally.yes ?? 0, 'good']], Math.max(of, tally.yes ?? 0));
+      return h('div', {}, [
+        bars([['Here', here, 'good']], Math.max(of, here)),
+        h('p', { class: 'rating-mean', text: `${here} here` }),
+      ]);
     }
     default:
       return h('p', { text: `${answered} answers` });
