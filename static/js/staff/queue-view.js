@@ -94,8 +94,16 @@ export function createQueueView(elements, { call, notices, clock, queue, canAct 
   function tick() {
     const now = clock.now();
     for (const [ticketId, card] of cards) {
-      const created = parseTime(queue.get(ticketId)?.created_at);
-      setText(card.waited, created === null ? '' : `Waiting for ${duration(now - created)}`);
+      const ticket = queue.get(ticketId);
+      const created = parseTime(ticket?.created_at);
+      const claimedAt = parseTime(ticket?.claimed_at);
+      if (ticket?.state === 'claimed' && claimedAt !== null) {
+        // Claimed: how long it has been in progress, and how long it waited before that.
+        const waited = created === null ? '' : ` (waited ${duration(claimedAt - created)})`;
+        setText(card.waited, `In progress for ${duration(now - claimedAt)}${waited}`);
+      } else {
+        setText(card.waited, created === null ? '' : `Waiting for ${duration(now - created)}`);
+      }
     }
     const waiting = queue.waiting().length;
     const claimed = queue.claimed().length;
