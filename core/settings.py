@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import platforms
+from core.platforms import BUILT_IN, Platform
+
 # Development keys are generated once and kept beside the SQLite file, so that participant
 # links (derived from the key) stay valid across restarts of a laptop install.
 _SECRET_FILE = "secret_key"
@@ -58,6 +61,8 @@ class Settings:
     # A WebAuthn challenge is answered within minutes or not at all; an enrolment link within a day.
     challenge_ttl_s: int = 5 * 60
     invitation_ttl_s: int = 24 * 3600
+    # The video platforms sessions run on (GET /api/platforms): built in, or COMPANION_PLATFORMS's file.
+    platforms: tuple[Platform, ...] = BUILT_IN
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,7 +117,22 @@ class Settings:
             frame_ancestors=frame_ancestors,
             session_idle_s=int(env.get("COMPANION_SESSION_IDLE_MINUTES", "120")) * 60,
             session_absolute_s=int(env.get("COMPANION_SESSION_MAX_HOURS", "12")) * 3600,
+            platforms=_platforms(env.get("COMPANION_PLATFORMS")),
         )
+
+
+def _platforms(path: str | None) -> tuple[Platform, ...]:
+    """The catalogue of COMPANION_PLATFORMS's TOML file, or the built-in one when it is unset."""
+    if not path:
+        return BUILT_IN
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"COMPANION_PLATFORMS: cannot read {path}: {e}") from None
+    try:
+        return platforms.parse(text)
+    except platforms.CatalogueError as e:
+        raise SettingsError(f"COMPANION_PLATFORMS ({path}): {e}") from None
 
 
 def browser_host(host: str) -> str:

@@ -105,6 +105,10 @@ async def chat_log(request: Request) -> Response:
     return json({"messages": [m.view() for m in messages]})
 
 
+async def list_platforms(request: Request) -> Response:
+    return json({"platforms": [p.view() for p in service(request).settings.platforms]})
+
+
 async def healthz(request: Request) -> Response:
     problems = await service(request).health()
     if problems:
@@ -134,6 +138,14 @@ API: list[Operation] = [
         schemas.SessionCreate,
         "Schedule a session",
         answer=("201", "The session, status scheduled"),
+    ),
+    Operation(
+        "GET",
+        "/api/platforms",
+        list_platforms,
+        STAFF,
+        None,
+        "The video platforms sessions run on, with capacity and features (built in, or COMPANION_PLATFORMS)",
     ),
     Operation("GET", "/api/sessions/{session_id}", get_session, STAFF, None, "A session"),
     Operation(

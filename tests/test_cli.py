@@ -119,3 +119,18 @@ def test_serve_announces_localhost_with_the_real_port_and_invitations_follow_it(
         assert proc.wait(timeout=20) == 0
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_a_bad_platform_catalogue_stops_serve_naming_the_key(tmp_path: Path) -> None:
+    catalogue = tmp_path / "platforms.toml"
+    catalogue.write_text('[platforms.zoom]\nname = "Zoom"\nfeatures = ["screen_share", "teleport"]\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", "serve", "--port", "0"],
+        env={**cli_env(tmp_path), "COMPANION_PLATFORMS": str(catalogue)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "serving on" not in done.stdout
+    assert "platforms.zoom.features[1]: 'teleport' is not one of" in done.stderr
