@@ -11,8 +11,8 @@ ones a calendar shows for the invitation of the same series:
 
 - A time that does not exist that day (02:30 on the last Sunday of March in Europe/Berlin, skipped
   when the clocks go from 02:00 to 03:00) is read with the offset before the gap, which is what
-  `zoneinfo` gives with fold=0; normalised through UTC it is the instant after the gap by the gap's
-  length: 03:30 local that day. The class moves by an hour for one week rather than vanishing.
+  `zoneinfo` gives with fold=0; normalised through UTC it is the wall time moved on by the gap's
+  length, after the gap: 03:30 local that day. The class moves by an hour for one week rather than vanishing.
 - A time that happens twice (02:30 on the last Sunday of October in Europe/Berlin) is the first of
   the two (fold=0, still summer time).
 
