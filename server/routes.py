@@ -21,7 +21,7 @@ from core import payloads
 from core.bounds import is_id
 from core.errors import Forbidden, Invalid, NotFound, TooLarge, Unauthorized
 from core.model import Actor, article
-from server.websession import WebSessions
+from server.websession import WebSession, WebSessions
 from service.service import Service
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,6 +71,12 @@ def caller(request: Request) -> Actor:
     return actor
 
 
+def caller_session(request: Request) -> WebSession | None:
+    """The staff web session the guard signed the caller in with; None for a bearer token."""
+    session: WebSession | None = getattr(request.state, "web_session", None)
+    return session
+
+
 def service(request: Request) -> Service:
     s: Service = request.app.state.service
     return s
@@ -81,7 +87,9 @@ async def authenticate(request: Request, roles: frozenset[str]) -> Actor:
     header = request.headers.get("authorization", "")
     if not header:
         sessions: WebSessions = request.app.state.staff_auth.sessions
-        actor = (await sessions.for_request(request)).actor
+        web_session = await sessions.for_request(request)
+        request.state.web_session = web_session  # a handler that shows the session reads it here
+        actor = web_session.actor
     else:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -32,7 +32,7 @@ from persistence.repos import staff
 from server.jsonresponse import json
 from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
-from server.routes import ADMIN, PUBLIC, STAFF, Endpoint, Operation, body, caller
+from server.routes import ADMIN, PUBLIC, STAFF, Endpoint, Operation, body, caller, caller_session
 from server.routes import routes as routes_of
 from server.schemas import Body, Email, Name, is_email
 from server.websession import WebSession, WebSessions, socket_token_id
@@ -274,11 +274,8 @@ async def logout(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    auth = _auth(request)
-    if request.headers.get("authorization"):
-        return json(_me(caller(request), None), headers=NO_STORE)
-    session = await auth.sessions.for_request(request)
-    return json(_me(session.actor, session), headers=NO_STORE)
+    # The guard has already read the session (or the token): it is not looked up a second time.
+    return json(_me(caller(request), caller_session(request)), headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- enrolment

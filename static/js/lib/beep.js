@@ -2,7 +2,7 @@
 
 const BEEP_HZ = 880; // a soft A5: noticeable without being shrill
 const BEEP_SECONDS = 0.15;
-const BEEP_GAP_SECONDS = 0.22;
+const BEEP_GAP_SECONDS = 0.22; // two short beeps read as "new", not as an error
 
 export function createBeeper() {
   let audio = null;

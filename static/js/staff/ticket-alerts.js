@@ -3,27 +3,19 @@
  * each behind its own switch, remembered in this browser.
  */
 
+import { createBeeper } from '../lib/beep.js';
 import { lasting } from '../lib/storage.js';
 
 const SOUND_KEY = 'companion:alerts:sound';
 const NOTIFY_KEY = 'companion:alerts:notify';
-const BEEP_HZ = 880; // a soft A5: noticeable without being shrill
-const BEEP_SECONDS = 0.15;
-const BEEP_GAP_SECONDS = 0.22; // two short beeps read as "new", not as an error
 
 /** elements: {sound (checkbox), soundNote, notify (checkbox), notifyNote} */
 export function createTicketAlerts(elements, { notices }) {
-  let audio = null;
-
-  /**
-   * Browsers let a page make sound only after a click or key press on it, so the audio context is made
-   * on the first one (and on switching sound on); until then a beep is skipped and the hint says why.
-   */
+  // Browsers let a page make sound only after a click or key press on it (lib/beep.js waits for the
+  // first one); until then a beep is skipped and the hint says why.
+  const beeper = createBeeper();
   function unlockAudio() {
-    const Context = window.AudioContext || window.webkitAudioContext;
-    if (!Context) return;
-    if (audio === null) audio = new Context();
-    if (audio.state === 'suspended') audio.resume();
+    beeper.unlock();
     elements.soundNote.textContent = '';
   }
   // On click, not pointerdown: clearing the hint moves the queue up, and a move between press and
@@ -32,23 +24,7 @@ export function createTicketAlerts(elements, { notices }) {
   document.addEventListener('keydown', unlockAudio, { once: true });
 
   function beep() {
-    if (audio === null) {
-      elements.soundNote.textContent = 'Click anywhere on this page once so it may play the sound.';
-      return;
-    }
-    if (audio.state === 'suspended') audio.resume();
-    const start = audio.currentTime;
-    for (const offset of [0, BEEP_GAP_SECONDS]) {
-      const tone = audio.createOscillator();
-      const gain = audio.createGain();
-      tone.frequency.value = BEEP_HZ;
-      gain.gain.setValueAtTime(0.0001, start + offset);
-      gain.gain.exponentialRampToValueAtTime(0.2, start + offset + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + BEEP_SECONDS);
-      tone.connect(gain).connect(audio.destination);
-      tone.start(start + offset);
-      tone.stop(start + offset + BEEP_SECONDS + 0.05);
-    }
+    if (!beeper.beep()) elements.soundNote.textContent = 'Click anywhere on this page once so it may play the sound.';
   }
 
   const notificationsSupported = 'Notification' in window;
