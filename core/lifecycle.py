@@ -1,4 +1,4 @@
-"""The session's lifecycle as a state machine: scheduled -> live -> closed, with delays."""
+"""The session's lifecycle as a state machine: scheduled -> live -> closed, with delays; or scheduled -> cancelled."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ CHECKIN_OPENS_BEFORE = timedelta(minutes=30)
 
 
 def require_open(session: SessionState) -> None:
-    """Every change to a closed session answers conflict."""
-    if session.status == "closed":
-        raise Conflict("the session is closed")
+    """Every change to a closed or cancelled session answers conflict (its sockets may stay to read)."""
+    if session.status in ("closed", "cancelled"):
+        raise Conflict(f"the session is {session.status}")
 
 
 def session_event(session: SessionState) -> Emit:
@@ -44,8 +44,18 @@ def close(session: SessionState, now: datetime) -> tuple[SessionState, list[Emit
     """Close now; closing a closed session changes nothing (its open pings and tickets end too: pings, helpdesk)."""
     if session.status == "closed":
         return session, []
+    if session.status == "cancelled":
+        raise Conflict("the session is cancelled: it never took place, so there is nothing to close")
     closed = replace(session, status="closed", closed_at=now)
     return closed, [session_event(closed)]
+
+
+def cancel(session: SessionState, now: datetime, reason: str) -> tuple[SessionState, list[Emit]]:
+    """Cancel a session that has not begun: it never goes live; a live or closed one cannot be cancelled."""
+    if session.status != "scheduled":
+        raise Conflict(f"a {session.status} session cannot be cancelled; only a scheduled one")
+    cancelled = replace(session, status="cancelled", cancelled_at=now, cancel_reason=reason)
+    return cancelled, [session_event(cancelled)]
 
 
 def set_platform(session: SessionState, status: PlatformStatus, message: str) -> tuple[SessionState, list[Emit]]:
@@ -65,7 +75,7 @@ def due_to_start(session: SessionState, now: datetime) -> bool:
 
 def due_to_close(session: SessionState, now: datetime, grace: timedelta, connected: int) -> bool:
     """Nobody closed it, its scheduled end plus the grace period has passed, and it is empty."""
-    return session.status != "closed" and connected == 0 and session.scheduled_end + grace <= now
+    return session.status in ("scheduled", "live") and connected == 0 and session.scheduled_end + grace <= now
 
 
 def checkin_opens_at(session: SessionState) -> datetime:

@@ -14,7 +14,7 @@ CONDUCT_ROLES: frozenset[str] = frozenset({"admin", "instructor"})  # run the se
 SUPPORT_ROLES: frozenset[str] = frozenset({"admin", "support"})  # work the help queue
 PARTICIPANT_ONLY: frozenset[str] = frozenset({"participant"})
 
-SessionStatus = Literal["scheduled", "live", "closed"]
+SessionStatus = Literal["scheduled", "live", "closed", "cancelled"]
 AttendanceStatus = Literal["present", "late", "absent", "excused"]
 TicketState = Literal["waiting", "claimed", "resolved", "unresolved", "withdrawn"]
 PingKind = Literal["poll", "pulse", "rating", "text", "attention"]
@@ -93,6 +93,21 @@ class SessionState:
     delay_reason: str | None = None
     platform_status: PlatformStatus = "ok"
     platform_message: str = ""
+    # Scheduling (contract part 2): the series it belongs to, the zone its wall-clock time is kept
+    # in, what it needs of its platform, and the admin's reason when a refusal was overridden.
+    series_id: str | None = None
+    timezone: str = "UTC"
+    required_features: list[str] = field(default_factory=list)
+    expected_participants: int | None = None
+    override_reason: str | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    invitations_sent_at: datetime | None = None
+    short_notice_reason: str | None = None
+    # The meeting booked on the video platform ("manual": a pasted link, nothing to update or delete).
+    meeting_provider: str | None = None
+    meeting_id: str | None = None
+    meeting_occurrence_id: str | None = None
 
     @property
     def expected_start(self) -> datetime:
@@ -125,6 +140,16 @@ class SessionState:
             "delay_minutes": self.delay_minutes,
             "delay_reason": self.delay_reason,
             "platform_status": {"status": self.platform_status, "message": self.platform_message},
+            "series_id": self.series_id,
+            "timezone": self.timezone,
+            "required_features": list(self.required_features),
+            "expected_participants": self.expected_participants,
+            "override_reason": self.override_reason,
+            "cancelled_at": iso(self.cancelled_at),
+            "cancel_reason": self.cancel_reason,
+            "invitations_sent_at": iso(self.invitations_sent_at),
+            "short_notice_reason": self.short_notice_reason,
+            "meeting": {"provider": self.meeting_provider, "id": self.meeting_id} if self.meeting_provider else None,
         }
 
 
@@ -138,6 +163,7 @@ class Member:
     checked_in_at: datetime | None = None
     checkin_status: Literal["present", "late"] | None = None
     mark: AttendanceStatus | None = None  # set by staff; overrides the check-in
+    timezone: str | None = None  # IANA: mail and pages show them times in it
 
     @property
     def status(self) -> AttendanceStatus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,6 +60,10 @@ class StaffMember(Base):
     # The WebAuthn user handle: random, stable per person, so an authenticator replaces its old
     # passkey for this person instead of keeping two.
     user_handle: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The person's internal id (0003): the audit log names people by it, never by email, so erasing
+    # a person leaves the log whole and no longer identifying.
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: uuid.uuid4().hex)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ApiToken(Base):
@@ -96,11 +101,32 @@ class LiveSession(Base):
     platform_status: Mapped[str] = mapped_column(String(20), default="ok")
     platform_message: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime]
+    # Scheduling (0003). The conflict check reads one instructor's sessions around a time through
+    # ix_sessions_instructor_start: instructor_key is the lower-cased email (emails compare so).
+    instructor_key: Mapped[str] = mapped_column(String(320))
+    series_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    required_features: Mapped[Any | None]
+    expected_participants: Mapped[int | None]
+    override_reason: Mapped[str | None] = mapped_column(String(500))
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    invitations_sent_at: Mapped[datetime | None]
+    short_notice_reason: Mapped[str | None] = mapped_column(String(500))
+    meeting_provider: Mapped[str | None] = mapped_column(String(20))
+    meeting_id: Mapped[str | None] = mapped_column(String(200))
+    meeting_occurrence_id: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        Index("ix_sessions_instructor_start", "instructor_key", "starts_at"),
+        Index("ix_sessions_starts_at", "starts_at"),
+    )
 
 
 class Participant(Base):
     __tablename__ = "participants"
-    __table_args__ = (UniqueConstraint("session_id", "email_key"),)
+    # ix_participants_email_key (0003): a person's other sessions, for overlap warnings and suggestions.
+    __table_args__ = (UniqueConstraint("session_id", "email_key"), Index("ix_participants_email_key", "email_key"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
@@ -112,6 +138,7 @@ class Participant(Base):
     mark: Mapped[str | None] = mapped_column(String(20))
     marked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    timezone: Mapped[str | None] = mapped_column(String(64))  # IANA (0003)
 
 
 class Connection(Base):
@@ -278,3 +305,24 @@ class OutboxMail(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# ---------------------------------------------------------------- the audit log
+
+
+class AuditEntry(Base):
+    """One audited action, written in the same transaction as the change (persistence.repos.audit.record).
+
+    Append-only: nothing updates or deletes a row but the retention purge ("Records over time").
+    """
+
+    __tablename__ = "audit_log"
+
+    # Numbered in commit order: a page of the log is "after this id", stable however many are added.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100), index=True)  # "staff:<id>" or "token:<id>"
+    action: Mapped[str] = mapped_column(String(20), index=True)
+    target: Mapped[str] = mapped_column(String(100))  # "session:<id>", "participant:<id>"
+    session_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    detail: Mapped[dict[str, Any]]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core.attendance import new_code_secret
-from core.errors import NotFound
+from core.errors import Invalid, NotFound
 from core.model import SessionState
+from core.schedule import recurrence
 from core.sheet import csv_text
 from persistence.identity import new_id
 from server import schemas
 from server.jsonresponse import json
-from server.routes import ADMIN, CONDUCT, PUBLIC, STAFF, Operation, body, caller, path_id, service
+from server.routes import ADMIN, CONDUCT, PUBLIC, STAFF, Operation, body, caller, path_id, query, service
 from server.routes import routes as routes_of
 
 
@@ -44,7 +47,7 @@ async def revoke_token(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     b = await body(request, schemas.SessionCreate)
     starts_at = schemas.utc(b.starts_at)
-    state = SessionState(
+    template = SessionState(
         id=new_id(),
         topic=b.topic,
         instructor_email=b.instructor_email,
@@ -56,9 +59,77 @@ async def create_session(request: Request) -> Response:
         join_url=b.join_url,
         agenda=b.agenda,
         checkin_secret=new_code_secret() if b.checkin_code else None,
+        timezone=b.timezone,
+        required_features=list(dict.fromkeys(b.required_features)),
+        expected_participants=b.expected_participants,
     )
-    await service(request).lifecycle.create(state)
-    return json(state.public(), 201)
+    rec = None
+    if b.recurrence is not None:
+        r = b.recurrence
+        rec = recurrence(
+            starts_at,
+            b.timezone,
+            freq=r.freq,
+            count=r.count,
+            until=_local_date(r.until),
+            byday=list(r.byday) if r.byday else None,
+        )
+    made = await service(request).scheduling.create(caller(request), template, rec, b.override_reason)
+    if rec is None:
+        return json(made[0].public(), 201)
+    return json({"series_id": made[0].series_id, "sessions": [s.public() for s in made]}, 201)
+
+
+def _local_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"recurrence.until: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+async def list_sessions(request: Request) -> Response:
+    q = query(request, schemas.SessionList)
+    start = schemas.utc(q.from_) if q.from_ else None
+    end = schemas.utc(q.to) if q.to else None
+    if start and end and end <= start:
+        raise Invalid("to: must be after from")
+    rows, more = await service(request).scheduling.listing(
+        caller(request), start=start, end=end, instructor_email=q.instructor_email, limit=q.limit
+    )
+    return json({"sessions": rows, "more": more})
+
+
+async def patch_session(request: Request) -> Response:
+    state = await session_for(request)
+    scope = query(request, schemas.ScopeQuery).scope
+    b = await body(request, schemas.SessionPatch)
+    given = b.model_fields_set - {"override_reason"}
+    if not given:
+        raise Invalid("body: name at least one field to change")
+    changes = {k: getattr(b, k) for k in given}
+    for required in ("topic", "starts_at", "duration_minutes", "timezone"):
+        if required in changes and changes[required] is None:
+            raise Invalid(f"{required}: may not be null")
+    if changes.get("required_features") is None and "required_features" in changes:
+        changes["required_features"] = []
+    if "starts_at" in changes:
+        changes["starts_at"] = schemas.utc(changes["starts_at"])
+    changed = await service(request).scheduling.patch(
+        caller(request), state.id, changes, following=scope == "following", override_reason=b.override_reason
+    )
+    return json(changed.public())
+
+
+async def cancel_session(request: Request) -> Response:
+    state = await session_for(request)
+    scope = query(request, schemas.ScopeQuery).scope
+    b = await body(request, schemas.Cancel)
+    cancelled = await service(request).scheduling.cancel(
+        caller(request), state.id, b.reason, following=scope == "following"
+    )
+    return json(cancelled.public())
 
 
 async def get_session(request: Request) -> Response:
@@ -68,9 +139,55 @@ async def get_session(request: Request) -> Response:
 async def add_participants(request: Request) -> Response:
     state = await session_for(request)
     b = await body(request, schemas.ParticipantsAdd)
+    return await _added(request, state, [(p.name, p.email, p.timezone) for p in b.participants])
+
+
+async def _added(request: Request, state: SessionState, people: list[tuple[str, str, str | None]]) -> Response:
+    """Add people to the roster; answer their links, each with the other sessions of theirs this one overlaps."""
     s = service(request)
-    members = await s.roster.add(state.id, [(p.name, p.email) for p in b.participants])
-    return json({"participants": [s.access.participant_link(state.id, m) for m in members]})
+    members = await s.roster.add(state.id, people)
+    warnings = await s.scheduling.warnings(state)
+    return json(
+        {
+            "participants": [
+                {
+                    **s.access.participant_link(state.id, m),
+                    "timezone": m.timezone,
+                    "warnings": warnings.get(m.email.lower(), []),
+                }
+                for m in members
+            ]
+        }
+    )
+
+
+async def list_participants(request: Request) -> Response:
+    state = await session_for(request)
+    s = service(request)
+    members = await s.roster.members(state.id)
+    warnings = await s.scheduling.warnings(state)
+    return json(
+        {
+            "participants": [
+                {
+                    "id": m.id,
+                    "name": m.name,
+                    "email": m.email,
+                    "timezone": m.timezone,
+                    "status": m.status,
+                    "warnings": warnings.get(m.email.lower(), []),
+                }
+                for m in members
+            ]
+        }
+    )
+
+
+async def remove_participant(request: Request) -> Response:
+    state = await session_for(request)
+    participant_id = path_id(request, "participant_id")
+    await service(request).scheduling.remove_participant(caller(request), state.id, participant_id)
+    return Response(status_code=204)
 
 
 async def close_session(request: Request) -> Response:
@@ -109,6 +226,20 @@ async def list_platforms(request: Request) -> Response:
     return json({"platforms": [p.view() for p in service(request).settings.platforms]})
 
 
+async def audit_log(request: Request) -> Response:
+    q = query(request, schemas.AuditQuery)
+    s = service(request)
+    entries, nxt = await s.records.audit(
+        session_id=q.session_id,
+        actor=q.actor,
+        action=q.action,
+        after=schemas.utc(q.after) if q.after else None,
+        cursor=int(q.cursor) if q.cursor else None,
+        limit=q.limit,
+    )
+    return json({"entries": entries, "next": str(nxt) if nxt is not None else None})
+
+
 async def healthz(request: Request) -> Response:
     problems = await service(request).health()
     if problems:
@@ -138,6 +269,50 @@ API: list[Operation] = [
         schemas.SessionCreate,
         "Schedule a session",
         answer=("201", "The session, status scheduled"),
+    ),
+    Operation(
+        "GET",
+        "/api/sessions",
+        list_sessions,
+        STAFF,
+        None,
+        "Sessions that start between from and to, in start order (instructors: their own), each with its roster size",
+        query=schemas.SessionList,
+    ),
+    Operation(
+        "PATCH",
+        "/api/sessions/{session_id}",
+        patch_session,
+        ADMIN,
+        schemas.SessionPatch,
+        "Change a session (scope=following: it and the rest of its series, which become a new series)",
+        query=schemas.ScopeQuery,
+    ),
+    Operation(
+        "POST",
+        "/api/sessions/{session_id}/cancel",
+        cancel_session,
+        ADMIN,
+        schemas.Cancel,
+        "Cancel a scheduled session (scope=following: and the rest of its series); audited",
+        query=schemas.ScopeQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/participants",
+        list_participants,
+        STAFF,
+        None,
+        "The roster, each person with their time zone and the other sessions of theirs this one overlaps",
+    ),
+    Operation(
+        "DELETE",
+        "/api/sessions/{session_id}/participants/{participant_id}",
+        remove_participant,
+        ADMIN,
+        None,
+        "Take someone off the roster: their link stops working",
+        answer=("204", "Removed"),
     ),
     Operation(
         "GET",
@@ -182,6 +357,16 @@ API: list[Operation] = [
         "Presence over time: each participant's connected intervals, and how many were connected after each change",
     ),
     Operation("GET", "/api/sessions/{session_id}/chat", chat_log, STAFF, None, "The chat log in seq order"),
+    Operation(
+        "GET",
+        "/api/audit",
+        audit_log,
+        ADMIN,
+        None,
+        "The audit log, oldest first, a page at a time (next: the cursor of the next page, or null); "
+        "actor: an internal id such as staff:<id>, or a staff member's email",
+        query=schemas.AuditQuery,
+    ),
 ]
 
 

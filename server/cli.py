@@ -283,7 +283,7 @@ async def _seed_demo(settings: Settings, minutes: int) -> str:
         starts_at=(now + timedelta(minutes=minutes)).replace(microsecond=0),
         duration_minutes=60,
         late_after_minutes=5,
-        platform="Zoom",
+        platform="zoom",
         join_url="https://zoom.example/j/123456789",
         agenda=["Welcome and check-in", "Clocks and ordering", "Poll: which clock?", "Questions"],
     )

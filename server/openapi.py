@@ -35,6 +35,16 @@ ERROR = {
 }
 
 
+def _plain(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: the non-null branch of an optional one, without pydantic's title."""
+    branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
+    schema = dict(branches[0]) if len(branches) == 1 else {"anyOf": branches}
+    schema.pop("title", None)
+    if "default" in prop and prop["default"] is not None:
+        schema["default"] = prop["default"]
+    return schema
+
+
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
@@ -51,6 +61,12 @@ def document() -> dict[str, Any]:
             op["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
             ]
+        if operation.query is not None:
+            schema = operation.query.model_json_schema(by_alias=True)
+            op.setdefault("parameters", []).extend(
+                {"name": name, "in": "query", "required": False, "schema": _plain(prop)}
+                for name, prop in schema["properties"].items()
+            )
         if model is not None:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(schema.pop("$defs", {}))

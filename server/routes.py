@@ -45,6 +45,8 @@ class Operation:
     summary: str
     answer: tuple[str, str] = ("200", "Success")  # the status and description of success
     rate_limited: bool = False  # spends a sign-in attempt: may answer 429
+    query: type[BaseModel] | None = None  # its query parameters, documented and read (server.routes.query)
+    media: str = "application/json"  # the body's media type when it is not JSON (a CSV upload)
 
 
 def routes(table: Sequence[Operation]) -> list[Route]:
@@ -101,17 +103,31 @@ async def authenticate(request: Request, roles: frozenset[str]) -> Actor:
 
 
 async def body(request: Request, model: type[M]) -> M:
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY_BYTES:
-            raise TooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
+    raw = await raw_body(request, MAX_BODY_BYTES)
     if not raw.strip():
         raise Invalid("body: a JSON object is required")
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:
         raise Invalid(payloads.describe(e)) from None
+
+
+def query(request: Request, model: type[M]) -> M:
+    """The query parameters as `model` reads them; Invalid naming the bad one."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as e:
+        raise Invalid(payloads.describe(e)) from None
+
+
+async def raw_body(request: Request, limit: int) -> bytes:
+    """The body's bytes, refused past `limit` as it streams in (a header's word is not taken for it)."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise TooLarge(f"the body is over {limit:,} bytes")
+    return bytes(raw)
 
 
 def path_id(request: Request, name: str) -> str:

@@ -13,6 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core.bounds import JSON_SAFE_INT, MULTI_LINE, ONE_LINE
+from core.errors import Invalid
+from core.platforms import FEATURES
+from core.schedule import zone
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
@@ -90,6 +93,35 @@ Agenda = (
 )
 
 
+def _zone(value: str) -> str:
+    try:
+        zone(value)
+    except Invalid:
+        raise ValueError(f"an IANA time zone such as 'Europe/Berlin', not {value!r}") from None
+    return value
+
+
+TimeZone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ONE_LINE), AfterValidator(_zone)]
+Feature = Literal[FEATURES]  # type: ignore[valid-type]
+Features = Annotated[list[Feature], Field(max_length=len(FEATURES))]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=ONE_LINE)]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=ONE_LINE)]
+PlatformId = Annotated[str, StringConstraints(max_length=100, pattern=ONE_LINE)]
+JoinUrl = Annotated[str, StringConstraints(max_length=2000, pattern=ONE_LINE)]
+Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+Capacity = Annotated[int, Field(ge=1, le=100_000)]
+Rfc3339 = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    AfterValidator(_rfc3339),
+    # The pattern documents the offset the validator insists on ("2026-03-01T09:00:00" is refused).
+    Field(json_schema_extra={"format": "date-time", "pattern": _RFC3339.pattern}),
+]
+LocalDate = Annotated[
+    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), Field(json_schema_extra={"format": "date"})
+]
+
+
 class Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
@@ -100,29 +132,87 @@ class TokenCreate(Body):
     email: Email | None = None
 
 
+class Recurrence(Body):
+    """A weekly series (contract): exactly one of count and until; at most 200 occurrences."""
+
+    freq: Literal["weekly"]
+    # Bounded by core.schedule.MAX_OCCURRENCES, whose refusal says the bound; this only keeps it a number.
+    count: Annotated[int, Field(ge=1, le=JSON_SAFE_INT)] | None = None
+    until: LocalDate | None = None
+    byday: (
+        Annotated[list[Literal["MO", "TU", "WE", "TH", "FR", "SA", "SU"]], Field(min_length=1, max_length=7)] | None
+    ) = None
+
+
 class SessionCreate(Body):
-    topic: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=ONE_LINE)]
+    topic: Topic
     instructor_email: Email
-    # The pattern documents the offset the validator insists on ("2026-03-01T09:00:00" is refused).
-    starts_at: Annotated[
-        str,
-        StringConstraints(max_length=64),
-        AfterValidator(_rfc3339),
-        Field(json_schema_extra={"format": "date-time", "pattern": _RFC3339.pattern}),
-    ]
-    duration_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
-    capacity: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    platform: Annotated[str, StringConstraints(max_length=100, pattern=ONE_LINE)] | None = None
-    join_url: Annotated[str, StringConstraints(max_length=2000, pattern=ONE_LINE)] | None = None
+    starts_at: Rfc3339
+    duration_minutes: Minutes
+    capacity: Capacity | None = None
+    platform: PlatformId | None = None
+    join_url: JoinUrl | None = None
     agenda: Agenda | None = None
     late_after_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 5
     checkin_code: bool = False
+    timezone: TimeZone = "UTC"
+    required_features: Features = []
+    expected_participants: Capacity | None = None
+    recurrence: Recurrence | None = None
+    override_reason: Reason | None = None
+
+
+class SessionPatch(Body):
+    """Any of these; a field left out is left as it is, a field given as null is cleared (where it may be)."""
+
+    topic: Topic | None = None
+    starts_at: Rfc3339 | None = None
+    duration_minutes: Minutes | None = None
+    timezone: TimeZone | None = None
+    agenda: Agenda | None = None
+    join_url: JoinUrl | None = None
+    platform: PlatformId | None = None
+    required_features: Features | None = None
+    capacity: Capacity | None = None
+    expected_participants: Capacity | None = None
+    override_reason: Reason | None = None
+
+
+class Cancel(Body):
+    reason: Reason
 
 
 class Person(Body):
     name: Name
     email: Email
+    timezone: TimeZone | None = None
 
 
 class ParticipantsAdd(Body):
     participants: Annotated[list[Person], Field(min_length=1, max_length=5000)]
+
+
+class Query(BaseModel):
+    """Query parameters: strings from the URL, read as the fields say ("100" is a number here)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class SessionList(Query):
+    from_: Rfc3339 | None = Field(default=None, alias="from")
+    to: Rfc3339 | None = None
+    instructor_email: Email | None = None
+    limit: Annotated[int, Field(ge=1, le=5000)] = 1000
+
+
+class ScopeQuery(Query):
+    scope: Literal["this", "following"] = "this"
+
+
+class AuditQuery(Query):
+    session_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    actor: Annotated[str, StringConstraints(max_length=320, pattern=ONE_LINE)] | None = None
+    action: Annotated[str, StringConstraints(max_length=20, pattern=r"^[a-z_]+$")] | None = None
+    after: Rfc3339 | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    cursor: Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9]+$")] | None = None

@@ -8,8 +8,10 @@ order and is durable before it is answered.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
+from persistence.repos import audit
 from service.unit import Op, Unit
 
 T = TypeVar("T")
@@ -26,3 +28,20 @@ class Records:
     async def write(self, op: Op) -> Any:
         """A write through the one writer; answers its result once committed."""
         return await self._u.submit(op)
+
+    async def audit(
+        self,
+        *,
+        session_id: str | None,
+        actor: str | None,
+        action: str | None,
+        after: datetime | None,
+        cursor: int | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the audit log; `actor` an internal id, or a staff member's email (read as their id)."""
+        if actor is not None and "@" in actor:
+            actor = await self._u.read(audit.staff_actor_id, email=actor) or "staff:unknown"
+        return await self._u.read(
+            audit.entries, session_id=session_id, actor=actor, action=action, after=after, cursor=cursor, limit=limit
+        )

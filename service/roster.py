@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,7 @@ class Roster:
         self._u = unit
         self._limiter = limiter
 
-    async def add(self, session_id: str, people: list[tuple[str, str]]) -> list[Member]:
+    async def add(self, session_id: str, people: Sequence[tuple[str, str, str | None]]) -> list[Member]:
         now = self._u.now()
         store = self._u.store
         async with self._u.session(session_id) as s:
@@ -126,6 +127,10 @@ class Roster:
         members = await self._u.read(roster.members, session_id=session_id)
         conns = await self._u.read(connections.connections, session_id=session_id)
         return timeline.timeline(members, conns, self._u.now())
+
+    async def members(self, session_id: str) -> list[Member]:
+        """The roster as the database holds it, in roster order."""
+        return await self._u.read(roster.members, session_id=session_id)
 
     async def sheet(self, session_id: str) -> list[dict[str, Any]]:
         """The saved sheet of a closed session, or the sheet as it stands."""

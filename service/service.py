@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from core.clock import Clock, SystemClock
 from core.model import Actor
 from core.settings import Settings
+from core.video import VideoProvider
 from persistence.db import ping_database
 from persistence.live.base import LiveStore
 from service import views
@@ -28,6 +30,7 @@ from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
 from service.roster import Roster
+from service.scheduling import ManualLink, Scheduling
 from service.ticker import Ticker
 from service.unit import Unit
 
@@ -43,6 +46,7 @@ class Service:
         sessionmaker: async_sessionmaker[DbSession],
         store: LiveStore,
         clock: Clock | None = None,
+        video: Callable[[str | None], VideoProvider] | None = None,
     ) -> None:
         self.settings = settings
         # One clock for every action, the ticker and the views (tests hand in a fake one).
@@ -70,6 +74,8 @@ class Service:
         self.chat = Chat(self.unit, limiter)
         self.access = Access(self.unit, secret_key=settings.secret_key, public_url=settings.public_url)
         self.records = Records(self.unit)
+        manual = ManualLink()
+        self.scheduling = Scheduling(self.unit, settings.platforms, video or (lambda platform: manual))
         self.ticker = Ticker(
             self.unit,
             self.lifecycle,

@@ -32,6 +32,9 @@ def session_body(**fields: Any) -> dict[str, Any]:
         "instructor_email": "teacher@example.org",
         "starts_at": iso_in(10),
         "duration_minutes": 60,
+        # Many sessions of one instructor at one time: booked overriding the conflict, as an admin may
+        # (tests/test_scheduling.py books without it and sees the refusal).
+        "override_reason": "tests book side by side",
         **fields,
     }
 

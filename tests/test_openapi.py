@@ -315,6 +315,7 @@ async def test_every_documented_operation_is_answered_by_the_server(server: Serv
         "token_id": r.json()["id"],
         "passkey_id": "pk-none",
         "email": "nobody@example.org",
+        "participant_id": "nobody",
     }
     # Closing and revoking last: what they change must not change the answers of the others.
     order = sorted(operations(doc), key=lambda o: (o[0].endswith("/close") or "{token_id}" in o[0], o[0], o[1]))
@@ -339,6 +340,7 @@ def session_example(**fields: Any) -> dict[str, Any]:
         "instructor_email": "teacher@example.org",
         "starts_at": iso_in(10),
         "duration_minutes": 60,
+        "override_reason": "examples book side by side",  # one instructor, one time, many examples
         **fields,
     }
 
@@ -353,7 +355,7 @@ SESSION_EXAMPLES: list[tuple[str, Any, bool]] = [
         "every field",
         session_example(
             capacity=5,
-            platform="Zoom",
+            platform="zoom",
             join_url="https://z.example/j/1",
             agenda=["a", {"b": 1}],
             late_after_minutes=0,

@@ -14,7 +14,7 @@ T = TypeVar("T", SessionState, Member, Ping, Ticket)
 
 # Fields that hold times, per class; everything else is plain JSON.
 _TIMES: dict[type[Any], frozenset[str]] = {
-    SessionState: frozenset({"starts_at", "started_at", "closed_at"}),
+    SessionState: frozenset({"starts_at", "started_at", "closed_at", "cancelled_at", "invitations_sent_at"}),
     Member: frozenset({"checked_in_at"}),
     Ping: frozenset({"launched_at", "closes_at", "closed_at"}),
     Ticket: frozenset({"created_at", "claimed_at"}),

@@ -111,6 +111,9 @@ class MemoryLiveStore:
     async def set_member(self, session_id: str, member: Member) -> None:
         self._get(session_id).members[member.id] = _member(member)
 
+    async def remove_member(self, session_id: str, participant_id: str) -> None:
+        self._get(session_id).members.pop(participant_id, None)
+
     async def open_pings(self, session_id: str) -> list[Ping]:
         return [_ping(p) for p in self._get(session_id).pings.values()]
 

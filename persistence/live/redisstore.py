@@ -181,6 +181,9 @@ class RedisLiveStore:
     async def set_member(self, session_id: str, member: Member) -> None:
         await self.redis.hset(self._k(session_id, "members"), member.id, encode(member))
 
+    async def remove_member(self, session_id: str, participant_id: str) -> None:
+        await self.redis.hdel(self._k(session_id, "members"), participant_id)
+
     # ------------------------------------------------------------ pings
 
     async def _with_answers(self, session_id: str, pings: list[Ping]) -> list[Ping]:

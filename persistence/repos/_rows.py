@@ -24,6 +24,7 @@ def member(row: Participant) -> Member:
         checked_in_at=row.checked_in_at,
         checkin_status=row.checkin_status,  # type: ignore[arg-type]
         mark=row.mark,  # type: ignore[arg-type]
+        timezone=row.timezone,
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core.model import Ping, SessionState
+from core.schedule import Booking
 from persistence.live.base import Snapshot
 from persistence.models import ChatRecord, HelpTicket, LiveSession, Participant, PingRecord
 from persistence.repos import _rows, pings
@@ -33,6 +36,18 @@ def _session_state(row: LiveSession) -> SessionState:
         delay_reason=row.delay_reason,
         platform_status=row.platform_status,  # type: ignore[arg-type]
         platform_message=row.platform_message,
+        series_id=row.series_id,
+        timezone=row.timezone,
+        required_features=list(row.required_features or []),
+        expected_participants=row.expected_participants,
+        override_reason=row.override_reason,
+        cancelled_at=row.cancelled_at,
+        cancel_reason=row.cancel_reason,
+        invitations_sent_at=row.invitations_sent_at,
+        short_notice_reason=row.short_notice_reason,
+        meeting_provider=row.meeting_provider,
+        meeting_id=row.meeting_id,
+        meeting_occurrence_id=row.meeting_occurrence_id,
     )
 
 
@@ -54,25 +69,102 @@ _SESSION_FIELDS = (
     "delay_reason",
     "platform_status",
     "platform_message",
+    "series_id",
+    "timezone",
+    "required_features",
+    "expected_participants",
+    "override_reason",
+    "cancelled_at",
+    "cancel_reason",
+    "invitations_sent_at",
+    "short_notice_reason",
+    "meeting_provider",
+    "meeting_id",
+    "meeting_occurrence_id",
 )
 
 
-async def create_session(db: DbSession, *, state: SessionState, now: datetime) -> None:
+def _values(state: SessionState) -> dict[str, Any]:
     values = {f: getattr(state, f) for f in _SESSION_FIELDS}
-    db.add(LiveSession(id=state.id, expected_start=state.expected_start, created_at=now, **values))
+    values["required_features"] = list(state.required_features)
+    return {**values, "expected_start": state.expected_start, "instructor_key": state.instructor_email.lower()}
+
+
+async def create_session(db: DbSession, *, state: SessionState, now: datetime) -> None:
+    await create_sessions(db, states=[state], now=now)
+
+
+async def create_sessions(db: DbSession, *, states: list[SessionState], now: datetime) -> None:
+    """New sessions (one, or every occurrence of a series) in one statement."""
+    db.add_all([LiveSession(id=s.id, created_at=now, **_values(s)) for s in states])
     await db.flush()
 
 
 async def save_session(db: DbSession, *, state: SessionState) -> None:
-    values = {f: getattr(state, f) for f in _SESSION_FIELDS}
-    await db.execute(
-        update(LiveSession).where(LiveSession.id == state.id).values(expected_start=state.expected_start, **values)
-    )
+    await db.execute(update(LiveSession).where(LiveSession.id == state.id).values(**_values(state)))
+
+
+async def save_sessions(db: DbSession, *, states: list[SessionState]) -> None:
+    for state in states:
+        await save_session(db, state=state)
 
 
 async def get_session(db: DbSession, *, session_id: str) -> SessionState | None:
     row = await db.get(LiveSession, session_id)
     return _session_state(row) if row else None
+
+
+# Sessions last at most a day (server.schemas): one that overlaps [start, end) starts after start - MAX.
+MAX_DURATION = timedelta(minutes=24 * 60)
+
+
+async def instructor_bookings(
+    db: DbSession, *, instructor_email: str, start: datetime, end: datetime, exclude: Collection[str] = ()
+) -> list[Booking]:
+    """The instructor's sessions that still take place and may overlap [start, end), by the index."""
+    query = select(LiveSession.id, LiveSession.topic, LiveSession.starts_at, LiveSession.duration_minutes).where(
+        LiveSession.instructor_key == instructor_email.lower(),
+        LiveSession.starts_at > start - MAX_DURATION,
+        LiveSession.starts_at < end,
+        LiveSession.status != "cancelled",
+    )
+    if exclude:
+        query = query.where(LiveSession.id.not_in(list(exclude)))
+    return [Booking(i, t, s, d) for i, t, s, d in await db.execute(query)]
+
+
+async def list_sessions(
+    db: DbSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    instructor_email: str | None,
+    limit: int,
+) -> list[tuple[SessionState, int]]:
+    """Sessions that start in [start, end), in start order, with the size of each roster."""
+    size = select(func.count()).where(Participant.session_id == LiveSession.id).correlate(LiveSession).scalar_subquery()
+    query = select(LiveSession, size).order_by(LiveSession.starts_at, LiveSession.id).limit(limit)
+    if start is not None:
+        query = query.where(LiveSession.starts_at >= start)
+    if end is not None:
+        query = query.where(LiveSession.starts_at < end)
+    if instructor_email is not None:
+        query = query.where(LiveSession.instructor_key == instructor_email.lower())
+    return [(_session_state(row), n) for row, n in await db.execute(query)]
+
+
+async def series_from(db: DbSession, *, series_id: str, starts_at: datetime) -> list[SessionState]:
+    """The sessions of a series that start at or after `starts_at`, in start order."""
+    rows = await db.scalars(
+        select(LiveSession)
+        .where(LiveSession.series_id == series_id, LiveSession.starts_at >= starts_at)
+        .order_by(LiveSession.starts_at)
+    )
+    return [_session_state(r) for r in rows]
+
+
+async def roster_size(db: DbSession, *, session_id: str) -> int:
+    return await db.scalar(select(func.count()).where(Participant.session_id == session_id)) or 0
 
 
 async def sessions_to_watch(db: DbSession, *, starting_before: datetime) -> list[SessionState]:
