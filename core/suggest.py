@@ -10,7 +10,8 @@ other sessions, and a window; it answers the best slots. The rules:
   its start and its end, read as wall-clock times there, fall on the same local date, the start at or after the
   working start and the end at or before the working end. Wall times come from zoneinfo, so on the day the clocks
   change 08:00 local is an hour earlier or later in UTC than the day before. A slot that ends at local midnight ends
-  on the next date, so it is never within working hours.
+  on the next date, so it is never within working hours. Only the two ends are compared: in the hour the clocks go
+  back, wall time runs backwards inside a slot, and a working end inside that hour is not looked at more closely.
 - And when it overlaps none of their other sessions; one ending as the other starts does not overlap.
 - Only slots every `required` person can attend, and at least one person can, are suggested. They are ranked by how
   many can attend, then by the earlier start; the first `limit` are the answer.
@@ -21,7 +22,9 @@ A window that lies in the past, or is too short for one slot, has no candidates:
 
 The work is kept off person x slot: wall times are computed once per distinct zone (a class shares a handful); each
 person's sessions become ranges of slot indices by bisection on the grid, counted per zone in a difference array;
-and who cannot attend is spelt out only for the slots returned. `bench/suggest.py` times 5,000 people.
+and who cannot attend is spelt out only for the slots returned. The cost grows with the distinct zones (about 1.5 ms
+each for a month of half hours, so 1 s if all 600 IANA zones were present). `bench/suggest.py` times 5,000 people in
+12 zones: about 65 ms.
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ class CannotAttend:
 
     email: str
     reason: Reason
-    detail: str  # for people: "07:00-08:00 in Asia/Tokyo is outside 08:00-20:00"
+    detail: str  # a sentence to show: "07:00-08:00 in Asia/Tokyo is outside 08:00-20:00"
     session_id: str | None = None  # the other session, when busy
     name: str | None = None
 
