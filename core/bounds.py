@@ -23,6 +23,10 @@ ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 # An identifier the server made (uuid4 hex) or a client id: never more than this alphabet.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# An email address the server keeps: something@domain.tld, no spaces or control characters, at most
+# EMAIL_MAX characters (the JSON roster call, the CSV import and staff tokens all read it so).
+EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
+EMAIL_MAX = 320
 _ID = re.compile(ID_PATTERN)
 
 PATTERN_WORDS = {

@@ -35,16 +35,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from core.bounds import ONE_LINE, PATTERN_WORDS
+from core.bounds import EMAIL, EMAIL_MAX, ONE_LINE, PATTERN_WORDS
 from core.errors import Invalid
 from core.schedule import zone
 
 # The contract's bound, the same as the JSON roster call's: one request imports at most this many.
 MAX_ROWS = 5000
 NAME_MAX = 200
-EMAIL_MAX = 320
-# The rule of the JSON roster call (server/schemas.py `_EMAIL`); the core may not import the server.
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 _ONE_LINE = re.compile(ONE_LINE)
 # No IANA name comes near this (the longest is 32 characters); a longer cell is cut before it is
 # named in a message, so 5,000 bad rows cannot make an answer of megabytes.
@@ -281,7 +278,7 @@ def _email_problem(email: str) -> str | None:
         return "email: required"
     if len(email) > EMAIL_MAX:
         return f"email: at most {EMAIL_MAX} characters"
-    if not _EMAIL.fullmatch(email):
+    if not EMAIL.fullmatch(email):
         return "email: not an email address"
     return None
 

@@ -75,6 +75,8 @@ def document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
+        if operation.media != "application/json":
+            op["requestBody"] = {"required": True, "content": {operation.media: {"schema": {"type": "string"}}}}
         status, text = operation.answer
         media = "text/csv" if path.endswith(".csv") else "application/json"
         op["responses"] = {

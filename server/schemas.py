@@ -12,13 +12,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from core.bounds import JSON_SAFE_INT, MULTI_LINE, ONE_LINE
+from core.bounds import EMAIL as _EMAIL
+from core.bounds import EMAIL_MAX, JSON_SAFE_INT, MULTI_LINE, ONE_LINE
 from core.errors import Invalid
 from core.platforms import FEATURES
 from core.schedule import zone
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 
 # A session starts between these (UTC). Far enough either way for any real class and for imports
 # of old ones; near enough that the start plus any delay, duration and grace stays a datetime.
@@ -52,7 +52,7 @@ def _rfc3339(value: str) -> str:
 
 def is_email(value: str) -> bool:
     """Whether a value could be an email address the server keeps (at most 320 characters)."""
-    return len(value) <= 320 and _EMAIL.match(value) is not None
+    return len(value) <= EMAIL_MAX and _EMAIL.match(value) is not None
 
 
 def _email(value: str) -> str:
@@ -216,3 +216,27 @@ class AuditQuery(Query):
     after: Rfc3339 | None = None
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     cursor: Annotated[str, StringConstraints(max_length=20, pattern=r"^[0-9]+$")] | None = None
+
+
+_HOUR = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class WorkingHours(Body):
+    start: Annotated[str, StringConstraints(pattern=_HOUR)] = "08:00"
+    end: Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")] = "20:00"
+
+
+class Suggest(Body):
+    """Who must attend (the instructor), who should (emails, or a session's roster), when, and for how long."""
+
+    instructor_email: Email
+    duration_minutes: Minutes
+    from_: Rfc3339 = Field(alias="from")
+    to: Rfc3339
+    emails: Annotated[list[Email], Field(max_length=5000)] = []
+    session_id: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
+    working_hours: WorkingHours = WorkingHours()
+    step_minutes: Literal[5, 10, 15, 20, 30, 60] = 30
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+    # The zone of a person who never gave one (on a roster or as staff).
+    timezone: TimeZone = "UTC"

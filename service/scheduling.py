@@ -9,16 +9,17 @@ just booked are deleted again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
-from core import lifecycle, scheduling
+from core import lifecycle, scheduling, suggest
 from core.errors import Conflict, Forbidden, NotFound, Unavailable
 from core.model import Actor, Emit, SessionState, iso, room_token
 from core.platforms import Platform
@@ -244,6 +245,53 @@ class Scheduling:
             await store.remove_member(session_id, participant_id)
         await self._u.publisher.disconnect(room_token(participant_id))
         self._u.publisher.presence_changed(session_id)
+
+    async def suggest(
+        self,
+        *,
+        instructor_email: str,
+        emails: list[str],
+        session_id: str | None,
+        window_start: datetime,
+        window_end: datetime,
+        duration_minutes: int,
+        working_hours: tuple[time, time],
+        step_minutes: int,
+        limit: int,
+        default_tz: str,
+    ) -> list[dict[str, Any]]:
+        """The best times for the instructor and these people (or a session's roster), each in their own zone."""
+        people: dict[str, str | None] = {e.lower(): None for e in emails}
+        if session_id is not None:
+            for m in await self._u.read(roster.members, session_id=session_id):
+                people.setdefault(m.email.lower(), m.name)
+        people.pop(instructor_email.lower(), None)  # the instructor is counted once, as the one required
+        keys = [instructor_email.lower(), *people]
+        zones = await self._u.read(roster.timezones, emails=keys)
+        busy = await self._u.read(roster.busy_of, emails=keys, start=window_start, end=window_end)
+
+        def person(key: str, name: str | None, required: bool) -> suggest.Person:
+            own = tuple(
+                suggest.Busy(sid, topic, at, scheduling.session_end(at, minutes))
+                for sid, topic, at, minutes in busy.get(key, [])
+            )
+            return suggest.Person(key, zones.get(key, default_tz), own, required=required, name=name)
+
+        everyone = [person(keys[0], None, True), *(person(k, n, False) for k, n in people.items())]
+        now = self._u.now()
+        # Pure and quick (65 ms for 5,000 people over a month), but not nothing: off the event loop.
+        slots = await asyncio.to_thread(
+            suggest.suggest,
+            everyone,
+            duration_minutes=duration_minutes,
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+            working_hours=working_hours,
+            step_minutes=step_minutes,
+            limit=limit,
+        )
+        return [slot.view() for slot in slots]
 
     # ------------------------------------------------------------ the parts
 
