@@ -104,9 +104,9 @@ def document() -> dict[str, Any]:
                 "description": "Too many sign-in attempts from this address; try again in a minute",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
-        if model is not None:  # bodies are read up to server.api.MAX_BODY_BYTES
+        if model is not None or "requestBody" in op:  # JSON bodies up to 1 MiB, a CSV file up to 5 MB
             op["responses"]["413"] = {
-                "description": "Body over 1 MiB",
+                "description": "Body over 1 MiB" if model is not None else "File over 5 MB",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         paths.setdefault(path, {})[method.lower()] = op

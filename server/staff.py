@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from core import tokens
 from core.bounds import ONE_LINE, is_id
-from core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized
+from core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
 from core.model import Actor, iso
 from core.settings import Settings
 from persistence.models import Passkey, StaffInvitation
@@ -34,7 +34,7 @@ from server.mail import Mailer
 from server.passkeys import Ceremonies, RelyingParty, new_user_handle
 from server.routes import ADMIN, PUBLIC, STAFF, Endpoint, Operation, body, caller, caller_session
 from server.routes import routes as routes_of
-from server.schemas import Body, Email, Name, is_email
+from server.schemas import Body, Email, Name, TimeZone, is_email
 from server.websession import WebSession, WebSessions, socket_token_id
 from service.service import Service
 
@@ -86,6 +86,10 @@ class PasskeyFinish(Body):
 
 class PasskeyRename(Body):
     label: Label
+
+
+class MyZone(Body):
+    timezone: TimeZone | None
 
 
 # ---------------------------------------------------------------- invitations (also used by the CLI)
@@ -275,7 +279,24 @@ async def logout(request: Request) -> Response:
 
 async def me(request: Request) -> Response:
     # The guard has already read the session (or the token): it is not looked up a second time.
-    return json(_me(caller(request), caller_session(request)), headers=NO_STORE)
+    actor = caller(request)
+    answer = _me(actor, caller_session(request))
+    member = await _auth(request).records.read(staff.get_staff, email=actor.email) if actor.email else None
+    answer["timezone"] = member.timezone if member is not None else None
+    return json(answer, headers=NO_STORE)
+
+
+async def set_my_timezone(request: Request) -> Response:
+    """One's own time zone: mail and pages show times in it (null: the browser's)."""
+    actor = caller(request)
+    b = await body(request, MyZone)
+    if actor.email is None:
+        raise Invalid("this token names no person: there is nobody to keep a time zone for")
+    email = actor.email
+    changed = await _auth(request).records.write(lambda db: staff.set_timezone(db, email=email, timezone=b.timezone))
+    if not changed:
+        raise NotFound("no staff record for this email")
+    return json({**_me(actor, caller_session(request)), "timezone": b.timezone}, headers=NO_STORE)
 
 
 # ---------------------------------------------------------------- enrolment
@@ -527,7 +548,10 @@ STAFF_API: list[Operation] = [
         rate_limited=True,
     ),
     Operation("POST", "/logout", logout, PUBLIC, None, "Sign out: ends the session and its sockets, clears the cookie"),
-    Operation("GET", "/api/me", me, STAFF, None, "Who is signed in: {email, name, role, csrf_token?}; 401 otherwise"),
+    Operation(
+        "GET", "/api/me", me, STAFF, None, "Who is signed in: {email, name, role, timezone, csrf_token?}; 401 otherwise"
+    ),
+    Operation("PATCH", "/api/me", set_my_timezone, STAFF, MyZone, "Set one's own time zone (IANA, or null)"),
     Operation(
         "POST",
         "/api/invitations",

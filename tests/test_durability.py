@@ -160,3 +160,58 @@ async def test_sigterm_stops_cleanly_and_the_session_stays_recoverable(process: 
         state = await p.call("session:state", {})
         assert state["me"]["status"] == "present"
         await p.close()
+
+
+async def test_a_booked_series_its_changes_cancellations_and_audit_survive_kill_9(process: Process) -> None:
+    """Each answered scheduling call is on disk: the series, the moved rest of it, a cancellation with its
+    audit entry, an imported roster with its zones; and a refused booking left nothing behind."""
+    _, admin = await _create_token(process.settings(), "admin", "Root", None)
+    await process.start()
+    h = {"authorization": f"Bearer {admin}"}
+    async with httpx.AsyncClient(base_url=process.url, headers=h) as http:
+        body = {
+            "topic": "Durable series",
+            "instructor_email": "t@example.org",
+            "starts_at": "2027-03-16T10:00:00+01:00",
+            "duration_minutes": 60,
+            "timezone": "Europe/Berlin",
+            "recurrence": {"freq": "weekly", "count": 6},
+        }
+        made = (await http.post("/api/sessions", json=body)).json()
+        ids = [s["id"] for s in made["sessions"]]
+        moved = await http.patch(
+            f"/api/sessions/{ids[2]}", params={"scope": "following"}, json={"starts_at": "2027-03-30T11:00:00+02:00"}
+        )
+        assert moved.status_code == 200, moved.text
+        cancel = await http.post(f"/api/sessions/{ids[5]}/cancel", json={"reason": "holiday"})
+        assert cancel.status_code == 200, cancel.text
+        roster = await http.post(
+            f"/api/sessions/{ids[0]}/participants.csv",
+            content=b"name;email;timezone\nAda;ada@example.org;Asia/Tokyo\n",
+            headers={"content-type": "text/csv"},
+        )
+        assert roster.status_code == 200, roster.text
+        refused = await http.post("/api/sessions", json={**body, "topic": "Clash"})
+        assert refused.status_code == 409
+        process.kill(signal.SIGKILL)
+
+        await process.start()
+        sessions = (await http.get("/api/sessions")).json()["sessions"]
+        assert [s["id"] for s in sessions] == ids
+        assert [s["starts_at"] for s in sessions] == [
+            "2027-03-16T09:00:00.000Z",
+            "2027-03-23T09:00:00.000Z",
+            "2027-03-30T09:00:00.000Z",  # 11:00 in Berlin, summer time from 28 March
+            "2027-04-06T09:00:00.000Z",
+            "2027-04-13T09:00:00.000Z",
+            "2027-04-20T09:00:00.000Z",
+        ]
+        assert [s["status"] for s in sessions] == ["scheduled"] * 5 + ["cancelled"]
+        assert len({s["series_id"] for s in sessions[2:]}) == 1 and sessions[2]["series_id"] != made["series_id"]
+        people = (await http.get(f"/api/sessions/{ids[0]}/participants")).json()["participants"]
+        assert [(p["email"], p["timezone"]) for p in people] == [("ada@example.org", "Asia/Tokyo")]
+        entries = (await http.get("/api/audit")).json()["entries"]
+        assert [(e["action"], e["session_id"], e["detail"]["reason"]) for e in entries] == [
+            ("cancel", ids[5], "holiday")
+        ]
+        process.kill(signal.SIGTERM)

@@ -339,10 +339,12 @@ async def post_one(api: Api, logs: LogWatch, method: str, path: str, role: str, 
     problem = http_problem(r.status_code, r.headers.get("content-type", ""), r.text)
     if problem is None and r.status_code < 300 and path == "/api/sessions" and method == "POST":
         # What was accepted must read back: an agenda or time that cannot be served bricks the session.
-        sid = r.json().get("id")
-        back = await api.server.api("GET", f"/api/sessions/{sid}")
-        if back.status_code != 200:
-            problem = f"created, then GET answers {back.status_code}: {back.text[:200]}"
+        made = r.json()
+        for sid in [s["id"] for s in made["sessions"]] if "series_id" in made else [made.get("id")]:
+            back = await api.server.api("GET", f"/api/sessions/{sid}")
+            if back.status_code != 200:
+                problem = f"created, then GET answers {back.status_code}: {back.text[:200]}"
+                break
     if problem is None and logs.since(mark):
         problem = "logged an ERROR"
     if problem is None:

@@ -198,6 +198,14 @@ CONTRACT = {
     ("get", "/api/sessions/{session_id}/attendance"): "admin, instructor, support",
     ("get", "/api/sessions/{session_id}/attendance.csv"): "admin, instructor, support",
     ("get", "/api/sessions/{session_id}/chat"): "admin, instructor, support",
+    # Part 2: scheduling
+    ("get", "/api/platforms"): "admin, instructor, support",
+    ("patch", "/api/sessions/{session_id}"): "admin",
+    ("post", "/api/sessions/{session_id}/cancel"): "admin",
+    ("get", "/api/sessions"): "admin, instructor, support",
+    ("delete", "/api/sessions/{session_id}/participants/{participant_id}"): "admin",
+    ("post", "/api/sessions/{session_id}/participants.csv"): "admin",
+    ("get", "/api/audit"): "admin",
 }
 
 
@@ -214,15 +222,23 @@ def test_the_contract_rows_are_documented_with_who_may(doc: dict[str, Any]) -> N
     assert "201" in doc["paths"]["/api/sessions"]["post"]["responses"]
     assert "text/csv" in doc["paths"]["/api/sessions/{session_id}/attendance.csv"]["get"]["responses"]["200"]["content"]
     bodies = {
-        path: op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-        for path, _, op in operations(doc)
-        if "requestBody" in op and path in {p for _, p in CONTRACT}
+        (method, path): op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for path, method, op in operations(doc)
+        if "application/json" in op.get("requestBody", {}).get("content", {}) and (method, path) in CONTRACT
     }
     assert bodies == {
-        "/api/tokens": "TokenCreate",
-        "/api/sessions": "SessionCreate",
-        "/api/sessions/{session_id}/participants": "ParticipantsAdd",
+        ("post", "/api/tokens"): "TokenCreate",
+        ("post", "/api/sessions"): "SessionCreate",
+        ("post", "/api/sessions/{session_id}/participants"): "ParticipantsAdd",
+        ("patch", "/api/sessions/{session_id}"): "SessionPatch",
+        ("post", "/api/sessions/{session_id}/cancel"): "Cancel",
     }
+    csv = doc["paths"]["/api/sessions/{session_id}/participants.csv"]["post"]["requestBody"]["content"]
+    assert list(csv) == ["text/csv"]
+    listing = {p["name"] for p in doc["paths"]["/api/sessions"]["get"]["parameters"]}
+    assert {"from", "to", "instructor_email"} <= listing
+    audit = {p["name"] for p in doc["paths"]["/api/audit"]["get"]["parameters"]}
+    assert {"session_id", "actor", "action", "after", "limit", "cursor"} <= audit
 
 
 # ---------------------------------------------------------------- the document and the routes agree

@@ -443,3 +443,38 @@ async def test_an_audited_staff_member_is_named_by_internal_id_not_email(server:
     assert entry["actor"].startswith("staff:") and "alex" not in entry["actor"]
     assert await audit(server, actor=entry["actor"]) == [entry]
     assert await audit(server, actor="nobody@example.org") == []
+
+
+# ---------------------------------------------------------------- staff time zones
+
+
+async def test_staff_keep_their_own_time_zone_and_suggestions_read_it(server: Server) -> None:
+    instructor = await server.token("instructor", "Kai", "kai@example.org")
+    assert ok(await server.api("GET", "/api/me", token=instructor))["timezone"] is None
+    assert ok(await server.api("PATCH", "/api/me", {"timezone": "Asia/Tokyo"}, token=instructor))["timezone"] == (
+        "Asia/Tokyo"
+    )
+    assert ok(await server.api("GET", "/api/me", token=instructor))["timezone"] == "Asia/Tokyo"
+    refused(await server.api("PATCH", "/api/me", {"timezone": "Tokyo"}, token=instructor), "invalid", "timezone")
+    refused(await server.api("PATCH", "/api/me", {"timezone": 9}, token=instructor), "invalid", "timezone")
+    refused(await server.api("PATCH", "/api/me", {"timezone": "UTC"}), "invalid", "names no person")
+    session = await server.session()
+    [person] = await server.participants(session["id"], 1)
+    refused(await server.api("PATCH", "/api/me", {"timezone": "UTC"}, token=person["token"]), "forbidden")
+    # 08:00 in Tokyo is 23:00 UTC the day before: the instructor's own zone decides, not the default.
+    slots = ok(
+        await server.api(
+            "POST",
+            "/api/schedule/suggest",
+            {
+                "instructor_email": "kai@example.org",
+                "duration_minutes": 60,
+                "from": "2027-04-05T22:00:00Z",
+                "to": "2027-04-06T01:00:00Z",
+                "limit": 5,
+            },
+        )
+    )["slots"]
+    assert [s["starts_at"] for s in slots][:2] == ["2027-04-05T23:00:00.000Z", "2027-04-05T23:30:00.000Z"]
+    ok(await server.api("PATCH", "/api/me", {"timezone": None}, token=instructor))
+    assert ok(await server.api("GET", "/api/me", token=instructor))["timezone"] is None

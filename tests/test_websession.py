@@ -138,7 +138,7 @@ async def test_me_answers_a_token_holder_too(server: Server) -> None:
     token = await server.token("support", "Sam Support", "sam@example.org")
     r = await server.api("GET", "/api/me", token=token)
     assert r.status_code == 200
-    assert r.json() == {"email": "sam@example.org", "name": "Sam Support", "role": "support"}
+    assert r.json() == {"email": "sam@example.org", "name": "Sam Support", "role": "support", "timezone": None}
 
 
 # ---------------------------------------------------------------- CSRF

@@ -41,6 +41,16 @@ async def get_staff(db: DbSession, *, email: str) -> StaffMember | None:
     return await db.get(StaffMember, email.lower())
 
 
+async def set_timezone(db: DbSession, *, email: str, timezone: str | None) -> bool:
+    """A staff member's own zone; False when there is no such staff member."""
+    member = await db.get(StaffMember, email.lower())
+    if member is None:
+        return False
+    member.timezone = timezone
+    await db.flush()
+    return True
+
+
 async def enrol_staff(
     db: DbSession, *, email: str, name: str, role: str, user_handle: str, now: datetime
 ) -> StaffMember:
