@@ -12,7 +12,7 @@ LOCK := requirements.lock
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The Python that ruff checks and formats.
-PY_CODE := core persistence service realtime server tests bench
+PY_CODE := core persistence service realtime server video tests bench
 
 .PHONY: run test bench lint audit lock services clean screenshots
 

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from core import platforms
 from core.platforms import BUILT_IN, Platform
@@ -24,6 +25,37 @@ DEFAULT_PORT = 8000
 
 class SettingsError(ValueError):
     """Configuration that the server refuses to start with."""
+
+
+ZOOM_API_URL = "https://api.zoom.us/v2"
+ZOOM_OAUTH_URL = "https://zoom.us/oauth/token"
+GRAPH_API_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_LOGIN_URL = "https://login.microsoftonline.com"
+
+
+@dataclass(frozen=True, slots=True)
+class ZoomSettings:
+    """A Zoom Server-to-Server OAuth app (COMPANION_ZOOM_*): meetings are booked with its account."""
+
+    account_id: str
+    client_id: str
+    client_secret: str = field(repr=False)  # never in a log line that prints the settings
+    api_url: str = ZOOM_API_URL
+    oauth_url: str = ZOOM_OAUTH_URL
+
+
+@dataclass(frozen=True, slots=True)
+class GraphSettings:
+    """A Microsoft Entra app with Graph's OnlineMeetings.ReadWrite.All (COMPANION_MSGRAPH_*)."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str = field(repr=False)  # never in a log line that prints the settings
+    organizer: str  # the object id of the user whose onlineMeetings are created
+    api_url: str = GRAPH_API_URL
+    login_url: str = GRAPH_LOGIN_URL
+    # Graph has no call that tells a meeting's capacity: None (not checked) or what the admin states.
+    capacity: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +95,9 @@ class Settings:
     invitation_ttl_s: int = 24 * 3600
     # The video platforms sessions run on (GET /api/platforms): built in, or COMPANION_PLATFORMS's file.
     platforms: tuple[Platform, ...] = BUILT_IN
+    # Meetings booked through Zoom's and Microsoft Graph's APIs; None: those platforms use a pasted link.
+    zoom: ZoomSettings | None = None
+    msgraph: GraphSettings | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -118,6 +153,8 @@ class Settings:
             session_idle_s=int(env.get("COMPANION_SESSION_IDLE_MINUTES", "120")) * 60,
             session_absolute_s=int(env.get("COMPANION_SESSION_MAX_HOURS", "12")) * 3600,
             platforms=_platforms(env.get("COMPANION_PLATFORMS")),
+            zoom=_zoom(env),
+            msgraph=_msgraph(env),
         )
 
 
@@ -133,6 +170,64 @@ def _platforms(path: str | None) -> tuple[Platform, ...]:
         return platforms.parse(text)
     except platforms.CatalogueError as e:
         raise SettingsError(f"COMPANION_PLATFORMS ({path}): {e}") from None
+
+
+def _zoom(env: Mapping[str, str]) -> ZoomSettings | None:
+    """Zoom's app from COMPANION_ZOOM_*: all three credentials or none."""
+    creds = _credentials(env, "COMPANION_ZOOM_", ("ACCOUNT_ID", "CLIENT_ID", "CLIENT_SECRET"))
+    if creds is None:
+        return None
+    account_id, client_id, client_secret = creds
+    return ZoomSettings(
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        api_url=_api_url(env, "COMPANION_ZOOM_API_URL", ZOOM_API_URL),
+        oauth_url=_api_url(env, "COMPANION_ZOOM_OAUTH_URL", ZOOM_OAUTH_URL),
+    )
+
+
+def _msgraph(env: Mapping[str, str]) -> GraphSettings | None:
+    """Microsoft Graph's app from COMPANION_MSGRAPH_*: all four of tenant, client, secret and organizer, or none."""
+    creds = _credentials(env, "COMPANION_MSGRAPH_", ("TENANT_ID", "CLIENT_ID", "CLIENT_SECRET", "ORGANIZER"))
+    if creds is None:
+        return None
+    tenant_id, client_id, client_secret, organizer = creds
+    capacity: int | None = None
+    if raw := env.get("COMPANION_MSGRAPH_CAPACITY", "").strip():
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= platforms.MAX_CAPACITY:
+            raise SettingsError(f"COMPANION_MSGRAPH_CAPACITY: a whole number of people, 1 to {platforms.MAX_CAPACITY}")
+        capacity = int(raw)
+    return GraphSettings(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        organizer=organizer,
+        api_url=_api_url(env, "COMPANION_MSGRAPH_API_URL", GRAPH_API_URL),
+        login_url=_api_url(env, "COMPANION_MSGRAPH_LOGIN_URL", GRAPH_LOGIN_URL),
+        capacity=capacity,
+    )
+
+
+def _credentials(env: Mapping[str, str], prefix: str, names: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The values of prefix+name for every name, or None when none is set; SettingsError naming the first missing."""
+    values = tuple(env.get(prefix + name, "").strip() for name in names)
+    if not any(values):
+        return None
+    missing = [prefix + name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise SettingsError(f"{missing[0]} is missing: set all of {prefix}{{{', '.join(names)}}} or none of them")
+    return values
+
+
+def _api_url(env: Mapping[str, str], name: str, default: str) -> str:
+    """An API's base URL: https, or http to this machine only (a local stand-in in tests), since a secret goes there."""
+    url = (env.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+        raise SettingsError(f"{name} must be an https:// URL (http:// only to localhost), not {url!r}")
+    return url
 
 
 def browser_host(host: str) -> str:
