@@ -464,23 +464,3 @@ def _agenda_text(agenda: Any) -> str | None:
         return agenda
     lines = [a if isinstance(a, str) else " ".join(str(v) for v in a.values() if v is not None) for a in agenda]
     return "\n".join(lines)
-
-
-class ManualLink:
-    """The embedded default: the admin pastes the join URL; there is nothing to book, move or delete."""
-
-    name = "manual link"
-
-    async def create(self, spec: MeetingSpec, *, join_url: str | None = None) -> list[Meeting]:
-        return [Meeting("manual", None, None, join_url) for _ in spec.occurrences]
-
-    async def update(
-        self, meeting: Meeting, occurrence: Occurrence, *, topic: str, timezone: str, agenda: str | None
-    ) -> Meeting:
-        return meeting
-
-    async def delete(self, meeting: Meeting) -> None:
-        return None
-
-    async def capacity(self) -> int | None:
-        return None

@@ -30,9 +30,11 @@ from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
 from service.roster import Roster
-from service.scheduling import ManualLink, Scheduling
+from service.scheduling import Scheduling
 from service.ticker import Ticker
 from service.unit import Unit
+from video import provider_for
+from video import providers as video_providers
 
 log = logging.getLogger("companion.service")
 
@@ -74,8 +76,12 @@ class Service:
         self.chat = Chat(self.unit, limiter)
         self.access = Access(self.unit, secret_key=settings.secret_key, public_url=settings.public_url)
         self.records = Records(self.unit)
-        manual = ManualLink()
-        self.scheduling = Scheduling(self.unit, settings.platforms, video or (lambda platform: manual))
+        # Each platform's meetings are booked through its API when one is configured (COMPANION_ZOOM_*,
+        # COMPANION_MSGRAPH_*), else through the manual link: tests may hand in their own.
+        configured = video_providers(settings)
+        self.scheduling = Scheduling(
+            self.unit, settings.platforms, video or (lambda platform: provider_for(configured, platform or ""))
+        )
         self.ticker = Ticker(
             self.unit,
             self.lifecycle,
