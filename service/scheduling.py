@@ -78,16 +78,9 @@ class Scheduling:
             async def op(db: DbSession) -> None:
                 await sessions.create_sessions(db, states=planned, now=now)
                 if overridden:
-                    for s in planned:
-                        await audit.record(
-                            db,
-                            actor=actor,
-                            action="override",
-                            target=f"session:{s.id}",
-                            session_id=s.id,
-                            at=now,
-                            detail={"reason": override_reason, "overridden": overridden},
-                        )
+                    await _audit_each(
+                        db, actor, "override", planned, now, {"reason": override_reason, "overridden": overridden}
+                    )
 
             try:
                 await self._u.submit(op)
@@ -133,16 +126,9 @@ class Scheduling:
 
             async def op(db: DbSession) -> None:
                 await sessions.save_sessions(db, states=changed)
-                for s in changed if overridden else []:
-                    await audit.record(
-                        db,
-                        actor=actor,
-                        action="override",
-                        target=f"session:{s.id}",
-                        session_id=s.id,
-                        at=now,
-                        detail={"reason": override_reason, "overridden": overridden, "changed": sorted(changes)},
-                    )
+                if overridden:
+                    detail = {"reason": override_reason, "overridden": overridden, "changed": sorted(changes)}
+                    await _audit_each(db, actor, "override", changed, now, detail)
 
             await self._u.submit(op)
             await self._publish(changed)
@@ -175,16 +161,7 @@ class Scheduling:
 
             async def op(db: DbSession) -> None:
                 await sessions.save_sessions(db, states=cancelled)
-                for s in cancelled:
-                    await audit.record(
-                        db,
-                        actor=actor,
-                        action="cancel",
-                        target=f"session:{s.id}",
-                        session_id=s.id,
-                        at=now,
-                        detail={"reason": reason, "series_id": s.series_id},
-                    )
+                await _audit_each(db, actor, "cancel", cancelled, now, {"reason": reason})
 
             if cancelled:
                 await self._u.submit(op)
@@ -440,6 +417,22 @@ class Scheduling:
                 await self._u.store.set_session(s)
         events: list[Emit] = [lifecycle.session_event(s) for s in changed]
         await self._u.publisher.committed(events)  # committed: the emitter sends them in commit order
+
+
+async def _audit_each(
+    db: DbSession, actor: Actor, action: str, affected: list[SessionState], at: datetime, detail: dict[str, Any]
+) -> None:
+    """One audit entry per session the action touched, in the action's transaction."""
+    for s in affected:
+        await audit.record(
+            db,
+            actor=actor,
+            action=action,
+            target=f"session:{s.id}",
+            session_id=s.id,
+            at=at,
+            detail={**detail, "series_id": s.series_id},
+        )
 
 
 def _with_meeting(s: SessionState, m: Meeting) -> SessionState:
