@@ -20,13 +20,14 @@ from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Locato
 
 from tests.browser import CHROMIUM, DESKTOP, PHONE, SCREENSHOTS, axe_violations, chromium
 from tests.staff_flows import enrolled
-from tests.support import Server, running_server
+from tests.support import Server, iso_in, running_server
 
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (make test installs it)"
 )
 
 Q = "\u2019"  # the typographic apostrophe of the page's labels ("Instructor\u2019s email")
+DASH = "\u2013"  # between the start and the end of a time ("10:00\u201311:00")
 INSTRUCTOR = "lecturer@example.org"
 ADMIN = "ada@example.org"
 # Refusals the tests provoke on purpose: Chromium logs each answer as a failed resource.
@@ -172,7 +173,7 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
     assert stored["expected_participants"] == 40 and stored["duration_minutes"] == 90
     button = in_week(page, "Linear algebra")
     await expect(button).to_have_count(1)
-    await expect(button).to_contain_text("04:00–05:30")
+    await expect(button).to_contain_text(f"04:00{DASH}05:30")
     await expect(button).to_contain_text(f"{INSTRUCTOR} · 0 participants")
     await expect(button).to_contain_text("Scheduled")
     await expect(week(page).get_by_role("listitem").filter(has_text="Tuesday 6 July")).to_contain_text("Linear algebra")
@@ -180,9 +181,9 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
     await button.click()
     details = page.get_by_role("region", name="Linear algebra")
     await expect(page.get_by_role("heading", name="Linear algebra", level=2)).to_be_focused()
-    await expect(details).to_contain_text("Tue, 6 Jul 2027, 04:00–05:30")
-    await expect(details).to_contain_text("When in the session’s zone (Europe/Berlin)")
-    await expect(details).to_contain_text("Tue, 6 Jul 2027, 10:00–11:30")
+    await expect(details).to_contain_text(f"Tue, 6 Jul 2027, 04:00{DASH}05:30")
+    await expect(details).to_contain_text(f"When in the session{Q}s zone (Europe/Berlin)")
+    await expect(details).to_contain_text(f"Tue, 6 Jul 2027, 10:00{DASH}11:30")
     await expect(details.get_by_role("link", name="Open the dashboard")).to_have_attribute(
         "href", f"/dashboard/{stored['id']}"
     )
@@ -241,11 +242,11 @@ async def test_a_weekly_series_in_berlin_keeps_its_local_time_across_daylight_sa
     ]
     # Seen from New York (on summer time since 14 March): 05:00 before Berlin's change, 04:00 after.
     await expect(in_week(page, "Numerical methods")).to_have_count(2)
-    await expect(in_week(page, "Numerical methods").first).to_contain_text("05:00–06:00")
+    await expect(in_week(page, "Numerical methods").first).to_contain_text(f"05:00{DASH}06:00")
     await page.get_by_role("button", name="Next week").click()
     await page.get_by_role("button", name="Next week").click()
     await expect(page.get_by_role("heading", name="Week of Mon, 29 Mar 2027")).to_be_visible()
-    await expect(in_week(page, "Numerical methods").first).to_contain_text("04:00–05:00")
+    await expect(in_week(page, "Numerical methods").first).to_contain_text(f"04:00{DASH}05:00")
     assert "week=2027-03-29" in page.url  # a reload shows the same week
 
     # An end date instead of a count, and a first date the chosen days leave out, read as the admin meant.
@@ -296,7 +297,7 @@ async def test_a_refusal_is_shown_beside_the_form_and_booked_anyway_with_a_reaso
     await create.get_by_role("button", name="Book anyway").click()
     await expect(create.get_by_role("status")).to_contain_text("Booked “Guest lecture”")
     await expect(create.get_by_role("alert")).to_have_count(0)
-    await expect(in_week(page, "Guest lecture")).to_contain_text("10:30–11:30")
+    await expect(in_week(page, "Guest lecture")).to_contain_text(f"10:30{DASH}11:30")
 
     made = next(s for s in await listed(site) if s["topic"] == "Guest lecture")
     assert made["override_reason"] == "the dean's lecture"
@@ -312,3 +313,381 @@ async def test_a_refusal_is_shown_beside_the_form_and_booked_anyway_with_a_reaso
     await create.get_by_role("button", name="Show Office hours").click()
     await expect(page.get_by_role("heading", name="Office hours", level=2)).to_be_focused()
     admin.assert_no_script_errors()
+
+
+async def open_details(page: Page, topic: str) -> Locator:
+    """Click the session in the week; answers its details panel."""
+    await in_week(page, topic).first.click()
+    await expect(page.get_by_role("heading", name=topic, level=2)).to_be_focused()
+    return page.get_by_role("region", name=topic, exact=True)
+
+
+# --- a session's roster ---------------------------------------------------------------------------------
+
+
+async def test_a_roster_file_with_bad_rows_shows_each_line_and_imports_nothing_then_a_good_one_imports(
+    site: Server, browser: Browser
+) -> None:
+    session = await book(site, "2027-07-06T10:00:00+02:00")
+    other = await book(site, "2027-07-06T10:30:00+02:00", topic="Statistics", instructor_email="other@example.org")
+    r = await site.api(
+        "POST",
+        f"/api/sessions/{other['id']}/participants",
+        {"participants": [{"name": "Ana Lima", "email": "ana@example.org"}]},
+    )
+    assert r.status_code == 200, r.text
+    admin = await signed_in(site, browser, "/schedule?week=2027-07-06")
+    page = admin.page
+    details = await open_details(page, "Linear algebra")
+    await expect(details.get_by_text("Nobody on the roster yet.")).to_be_visible()
+    importer = form(page, "Import a roster file")
+
+    bad = (
+        "name,email,timezone\nAna Lima,ana@example.org,Asia/Tokyo\nBo Chen,not-an-address,\nCy Diaz,ANA@example.org,\n"
+    )
+    await importer.get_by_label("Roster file (CSV)").set_input_files(
+        {"name": "roster.csv", "mimeType": "text/csv", "buffer": bad.encode()}
+    )
+    await importer.get_by_role("button", name="Import").click()
+    alert = importer.get_by_role("alert")
+    await expect(alert).to_contain_text("Nothing imported from roster.csv")
+    rows = alert.get_by_role("list", name="Rows to fix").get_by_role("listitem")
+    await expect(rows).to_have_count(2)
+    await expect(rows.nth(0)).to_have_text(re.compile(r"^Line 3: email: "))
+    await expect(rows.nth(1)).to_have_text(re.compile(r"^Line 4: email: also on line 2"))
+    r = await site.api("GET", f"/api/sessions/{session['id']}/participants")
+    assert r.json()["participants"] == []
+    await expect(details.get_by_text("Nobody on the roster yet.")).to_be_visible()
+
+    # A file that is not CSV at all: one message for the file.
+    await importer.get_by_label("Roster file (CSV)").set_input_files(
+        {"name": "roster.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04rest of a workbook"}
+    )
+    await importer.get_by_role("button", name="Import").click()
+    await expect(importer.get_by_role("alert")).to_contain_text("Not a CSV text file")
+
+    good = (
+        "name;email;timezone\nAna Lima;ana@example.org;Asia/Tokyo\nBo Chen;bo@example.org;\nCy Diaz;cy@example.org;\n"
+    )
+    await importer.get_by_label("Roster file (CSV)").set_input_files(
+        {"name": "roster.csv", "mimeType": "text/csv", "buffer": good.encode()}
+    )
+    await importer.get_by_role("button", name="Import").click()
+    await expect(importer.get_by_role("status")).to_have_text("Imported 3 participants from roster.csv.")
+    await expect(importer.get_by_role("alert")).to_have_count(0)
+    roster = details.get_by_role("list").filter(has_text="bo@example.org").first
+    await expect(roster.get_by_role("listitem").filter(has_text="@example.org")).to_have_count(3)
+    ana = details.get_by_role("listitem").filter(has_text="ana@example.org").first
+    await expect(ana).to_contain_text("Asia/Tokyo")
+    await expect(ana).to_contain_text("Also booked then: “Statistics”, Tue 6 Jul, 10:30")
+    await expect(details).to_contain_text("3 participants; 1 also booked elsewhere at this time.")
+    await expect(in_week(page, "Linear algebra")).to_contain_text("3 participants")
+    r = await site.api("GET", f"/api/sessions/{session['id']}/participants")
+    assert sorted(p["email"] for p in r.json()["participants"]) == [
+        "ana@example.org",
+        "bo@example.org",
+        "cy@example.org",
+    ]
+
+    # Taking someone off.
+    await details.get_by_role("button", name="Remove Bo Chen").click()
+    await expect(details.get_by_role("status").filter(has_text="Bo Chen is off the roster")).to_be_visible()
+    await expect(in_week(page, "Linear algebra")).to_contain_text("2 participants")
+    admin.assert_no_script_errors()
+
+
+# --- changing and cancelling ----------------------------------------------------------------------------
+
+
+async def test_rescheduling_this_and_the_following_sessions_of_a_series(site: Server, browser: Browser) -> None:
+    """The second of four Tuesdays moves from 10:00 to 11:30 Berlin time with the rest, across Berlin's change."""
+    r = await site.api(
+        "POST",
+        "/api/sessions",
+        {
+            "topic": "Linear algebra",
+            "instructor_email": INSTRUCTOR,
+            "starts_at": "2027-03-16T10:00:00+01:00",
+            "duration_minutes": 60,
+            "timezone": "Europe/Berlin",
+            "recurrence": {"freq": "weekly", "count": 4},
+        },
+    )
+    assert r.status_code == 201, r.text
+    ids = [s["id"] for s in r.json()["sessions"]]
+    admin = await signed_in(site, browser, "/schedule?week=2027-03-23", zone="Asia/Tokyo")
+    page = admin.page
+    details = await open_details(page, "Linear algebra")
+    await expect(details).to_contain_text("part of a weekly series")
+    move = form(page, "Reschedule")
+    await expect(move.get_by_label("Date", exact=True)).to_have_value("2027-03-23")
+    await expect(move.get_by_label("Start time")).to_have_value("10:00")  # the session's own zone, not Tokyo's
+    await expect(move).to_contain_text(f"in the session{Q}s zone, Europe/Berlin")
+    await move.get_by_label("Start time").fill("11:30")
+    await move.get_by_label("This and the following sessions of the series").check()
+    await move.get_by_role("button", name="Reschedule").click()
+    await expect(
+        page.get_by_role("status").filter(has_text="Rescheduled it and the following sessions")
+    ).to_be_visible()
+
+    after = {s["id"]: s for s in await listed(site)}
+    assert [after[i]["starts_at"] for i in ids] == [
+        "2027-03-16T09:00:00.000Z",
+        "2027-03-23T10:30:00.000Z",
+        "2027-03-30T09:30:00.000Z",
+        "2027-04-06T09:30:00.000Z",
+    ]
+    await expect(in_week(page, "Linear algebra")).to_contain_text(f"19:30{DASH}20:30")  # Tokyo
+    await expect(details).to_contain_text(f"Tue, 23 Mar 2027, 11:30{DASH}12:30")  # Berlin
+    # A move into the instructor's other session: refused beside the form, then moved anyway.
+    await book(site, "2027-03-23T15:00:00+01:00", topic="Seminar")
+    await move.get_by_label("Start time").fill("15:00")
+    await move.get_by_role("button", name="Reschedule").click()
+    await expect(move.get_by_role("alert")).to_contain_text("already teaches 'Seminar'")
+    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2027-03-23T10:30:00.000Z"
+    await move.get_by_label(re.compile("^Reason for going ahead anyway")).fill("the seminar is cancelled soon")
+    await move.get_by_role("button", name="Reschedule anyway").click()
+    await expect(details).to_contain_text(f"Tue, 23 Mar 2027, 15:00{DASH}16:00")
+    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2027-03-23T14:00:00.000Z"
+    admin.assert_no_script_errors()
+
+
+async def test_cancelling_with_a_reason_shows_the_session_cancelled(site: Server, browser: Browser) -> None:
+    session = await book(site, "2027-07-07T09:00:00+02:00", topic="Room 101 tutorial")
+    admin = await signed_in(site, browser, "/schedule?week=2027-07-07")
+    page = admin.page
+    details = await open_details(page, "Room 101 tutorial")
+    cancel = form(page, "Cancel")
+    await cancel.get_by_role("button", name="Cancel session").click()  # no reason: nothing happens
+    await expect(cancel.get_by_label("Reason for cancelling")).to_be_focused()
+    assert (await listed(site))[0]["status"] == "scheduled"
+    await cancel.get_by_label("Reason for cancelling").fill("room closed")
+    await cancel.get_by_role("button", name="Cancel session").click()
+
+    button = in_week(page, "Room 101 tutorial")
+    await expect(button).to_contain_text("Cancelled")
+    topic = button.locator(".week-session-topic")
+    assert "line-through" in await topic.evaluate("(n) => getComputedStyle(n).textDecorationLine")
+    await expect(details).to_contain_text("Cancelled because")
+    await expect(details).to_contain_text("room closed")
+    await expect(form(page, "Reschedule")).to_be_hidden()  # nothing more to change
+    [stored] = await listed(site)
+    assert (
+        stored["id"] == session["id"] and stored["status"] == "cancelled" and stored["cancel_reason"] == "room closed"
+    )
+    admin.assert_no_script_errors()
+
+
+# --- suggested times ------------------------------------------------------------------------------------
+
+
+async def test_suggested_times_are_ranked_and_one_fills_the_create_form(site: Server, browser: Browser) -> None:
+    """A roster in Tokyo, London and New York with a Berlin instructor: no hour suits all four within
+    08:00-20:00 each, so the best is 3 of 4, the earliest first, naming who cannot and why."""
+    session = await book(site, "2027-07-01T10:00:00+02:00", topic="Planning")
+    people = [
+        {"name": "Ana Lima", "email": "ana@example.org", "timezone": "Asia/Tokyo"},
+        {"name": "Bo Chen", "email": "bo@example.org", "timezone": "America/New_York"},
+        {"name": "Cy Diaz", "email": "cy@example.org", "timezone": "Europe/London"},
+    ]
+    r = await site.api("POST", f"/api/sessions/{session['id']}/participants", {"participants": people})
+    assert r.status_code == 200, r.text
+    admin = await signed_in(site, browser, "/schedule?week=2027-07-01")
+    page = admin.page
+    await in_week(page, "Planning").click()
+    await page.get_by_role("button", name="Suggest other times").click()
+    suggest = form(page, "Suggest times")
+    await expect(suggest.get_by_label(f"Instructor{Q}s email")).to_have_value(INSTRUCTOR)
+    await expect(suggest.get_by_label("Participants: the roster of")).to_have_value(session["id"])
+    await expect(suggest.get_by_label("First day")).to_be_focused()
+    await suggest.get_by_label("First day").fill("2027-07-06")
+    await suggest.get_by_label("Last day (included)").fill("2027-07-06")
+    await suggest.get_by_role("button", name="Suggest times").click()
+
+    slots = page.get_by_role("list", name="Suggested times, best first").get_by_role("listitem")
+    await expect(slots.first).to_contain_text("3 of 4 can attend")
+    # 07:00 UTC: 09:00 in Berlin, 08:00 in London, 16:00 in Tokyo; 03:00 in New York.
+    first = slots.first
+    await expect(first).to_contain_text(f"Tue, 6 Jul 2027, 09:00{DASH}10:00")
+    await first.get_by_text("Who cannot (1)").click()
+    await expect(first).to_contain_text("Bo Chen (bo@example.org): outside their working hours")
+    await expect(first).to_contain_text("in America/New_York is outside 08:00-20:00")
+    await expect(page.get_by_role("button", name=re.compile("^Use this time"))).to_have_count(10)  # the default limit
+    counts = [int(t.split(" of ")[0]) for t in await page.locator(".slot-count").all_text_contents()]
+    assert counts == sorted(counts, reverse=True), counts
+
+    await first.get_by_role("button", name=re.compile("^Use this time")).click()
+    create = form(page, "New session")
+    await expect(create.get_by_label("Topic")).to_be_focused()
+    await expect(create.get_by_label("Date", exact=True)).to_have_value("2027-07-06")
+    await expect(create.get_by_label("Start time")).to_have_value("09:00")
+    await expect(create.get_by_label("Duration (minutes)")).to_have_value("60")
+    await expect(create.get_by_label(f"Instructor{Q}s email")).to_have_value(INSTRUCTOR)
+    await create.get_by_label("Topic").fill("Planning, again")
+    await create.get_by_role("button", name="Book session").click()
+    await expect(create.get_by_role("status")).to_contain_text("Booked “Planning, again”, Tue 6 Jul, 09:00")
+    assert any(s["starts_at"] == "2027-07-06T07:00:00.000Z" for s in await listed(site))
+
+    # Pasted emails instead of a roster, and a refusal in the server's words.
+    await suggest.get_by_label("Participants: the roster of").select_option("")
+    await suggest.get_by_label(f"Participants{Q} emails").fill("dee@example.org, not an address")
+    await suggest.get_by_role("button", name="Suggest times").click()
+    await expect(suggest.get_by_role("alert")).to_contain_text("No suggestions: Emails")
+    admin.assert_no_script_errors()
+
+
+# --- who sees what --------------------------------------------------------------------------------------
+
+
+async def test_an_instructor_sees_their_upcoming_sessions_on_home(site: Server, browser: Browser) -> None:
+    """Their own in the next fortnight, live ones included, each with its local time and dashboard link;
+    no schedule link. An admin sees everyone's and the way to the schedule."""
+    soon = await book(site, iso_in(90), topic="Signals and systems", instructor_email="iris@example.org")
+    await book(site, iso_in(60 * 24 * 3), topic="Control theory", instructor_email="iris@example.org")
+    await book(site, iso_in(60 * 24 * 20), topic="Too far ahead", instructor_email="iris@example.org")
+    await book(site, iso_in(120), topic="Someone else's", instructor_email="other@example.org")
+    teacher = await site.connect(site.admin_token, soon["id"])
+    await teacher.ok("session:start", {})
+    iris = await signed_in(
+        site, browser, "/home", email="iris@example.org", role="instructor", name="Iris Instructor", viewport=PHONE
+    )
+    page = iris.page
+    upcoming = page.get_by_role("region", name="Upcoming sessions")
+    items = upcoming.get_by_role("listitem")
+    await expect(items).to_have_count(2)
+    await expect(items.first).to_contain_text("Signals and systems")
+    await expect(items.first).to_contain_text("Live now")
+    link = upcoming.get_by_role("link", name="Open the dashboard of Signals and systems")
+    await expect(link).to_have_attribute("href", f"/dashboard/{soon['id']}")
+    when = await page.evaluate(
+        """async (iso) => {
+            const t = await import('/static/js/schedule/times.js');
+            return t.clockIn(Date.parse(iso), 'Europe/Berlin');
+        }""",
+        soon["starts_at"],
+    )
+    await expect(items.first).to_contain_text(when)
+    await expect(upcoming).to_contain_text("in your time zone (Europe/Berlin)")
+    await expect(upcoming).not_to_contain_text("Someone else's")
+    await expect(upcoming.get_by_role("link", name="Schedule sessions")).to_be_hidden()
+    await expect(page.get_by_role("heading", name="Open a session")).to_be_visible()  # the rest of home is there
+    await expect(page.locator("#passkeys li")).to_have_count(1)
+    width = await page.evaluate("() => document.scrollingElement.scrollWidth")
+    assert width <= PHONE["width"], width
+    # The dashboard link opens the class for her, signed in by the cookie alone.
+    await link.click()
+    await page.wait_for_url(f"**/dashboard/{soon['id']}")
+    await expect(page.get_by_role("heading", name="Signals and systems")).to_be_visible()
+    iris.assert_no_script_errors()
+
+    admin = await signed_in(site, browser, "/home")
+    upcoming = admin.page.get_by_role("region", name="Upcoming sessions")
+    await expect(upcoming.get_by_role("listitem")).to_have_count(3)
+    await upcoming.get_by_role("link", name="Schedule sessions").click()
+    await admin.page.wait_for_url("**/schedule")
+    await expect(admin.page.get_by_role("heading", name=re.compile("^Week of"))).to_be_visible()
+    admin.assert_no_script_errors()
+
+
+async def test_only_administrators_schedule(site: Server, browser: Browser) -> None:
+    """Support signed in is told plainly and pointed home; nobody signed in goes to sign-in and back."""
+    sam = await signed_in(site, browser, "/schedule", email="sam@example.org", role="support", name="Sam Support")
+    page = sam.page
+    await expect(page.get_by_role("heading", name="Only administrators schedule sessions")).to_be_visible()
+    await expect(page.get_by_text("You are signed in as technical support.")).to_be_visible()
+    await expect(page.get_by_role("link", name="Back to your home page")).to_have_attribute("href", "/home")
+    await expect(page.get_by_role("form", name="New session")).to_have_count(0)
+    await expect(page.get_by_role("region", name=re.compile("^Week"))).to_be_hidden()
+    sam.assert_no_script_errors()
+
+    context = await browser.new_context()
+    stranger = await context.new_page()
+    await stranger.goto(f"{site.url}/schedule?week=2027-07-06")
+    await stranger.wait_for_url(re.compile(r"/login\?next=%2Fschedule%3Fweek%3D2027-07-06$"))
+    await context.close()
+
+
+# --- accessibility, phones, screenshots -----------------------------------------------------------------
+
+
+async def test_no_serious_accessibility_violations_usable_at_360_px_and_screenshots(
+    site: Server, browser: Browser, tmp_path: Path
+) -> None:
+    """axe-core on the week, the form with a refusal shown, the details panel with its roster and a refused
+    file, and /home; nothing wider than 360 px; the create form reached and used on a phone."""
+    office = await book(site, "2027-07-06T10:00:00+02:00", topic="Office hours", platform="zoom")
+    await book(site, "2027-07-06T14:00:00+02:00", topic="Statistics", instructor_email="other@example.org")
+    gone = await book(site, "2027-07-08T09:30:00+02:00", topic="Distributed systems: consistency")
+    r = await site.api("POST", f"/api/sessions/{gone['id']}/cancel", {"reason": "room closed"})
+    assert r.status_code == 200, r.text
+    people = [{"name": f"Person {i}", "email": f"p{i}@example.org"} for i in range(12)]
+    r = await site.api("POST", f"/api/sessions/{office['id']}/participants", {"participants": people})
+    assert r.status_code == 200, r.text
+    out = shots(tmp_path)
+    found: dict[str, list[str]] = {}
+
+    async def check(staff: Staff, what: str) -> None:
+        found[what] = [f"{v['id']}: {v['nodes']}" for v in await axe_violations(staff.page)]
+        width = await staff.page.evaluate("() => document.scrollingElement.scrollWidth")
+        assert width <= (staff.page.viewport_size or PHONE)["width"], f"{what}: {width} px wide"
+
+    for viewport in (DESKTOP, PHONE):
+        px = viewport["width"]
+        admin = await signed_in(
+            site, browser, "/schedule?week=2027-07-06", viewport=viewport, email=f"ada{px}@example.org"
+        )
+        page = admin.page
+        await expect(in_week(page, "Office hours")).to_contain_text("12 participants")
+        await check(admin, f"week at {px} px")
+        await page.screenshot(path=out / f"schedule-{px}.png", full_page=True, animations="disabled")
+
+        # The create form, reached from the week's "New session" link, with a refusal shown.
+        await page.get_by_role("link", name="New session").click()
+        create = form(page, "New session")
+        topic = create.get_by_label("Topic")
+        await expect(topic).to_be_focused()
+        await expect(topic).to_be_in_viewport()
+        await fill_session(page, "Guest lecture", "2027-07-06", "10:30")
+        await create.get_by_label("Expected participants").fill("150")
+        await create.get_by_role("radio", name="BigBlueButton").check()
+        await create.get_by_role("button", name="Book session").click()
+        await expect(create.get_by_role("alert")).to_contain_text("already teaches 'Office hours'")
+        await check(admin, f"form with a refusal at {px} px")
+        await create.screenshot(path=out / f"schedule-refusal-{px}.png", animations="disabled")
+
+        # The details panel with its roster, overlap warnings and a refused file.
+        details = await open_details(page, "Office hours")
+        importer = form(page, "Import a roster file")
+        await importer.get_by_label("Roster file (CSV)").set_input_files(
+            {"name": "roster.csv", "mimeType": "text/csv", "buffer": b"name,email\nAna,ana@example.org\nBo,bo@\n"}
+        )
+        await importer.get_by_role("button", name="Import").click()
+        await expect(importer.get_by_role("alert")).to_contain_text("Line 3: email")
+        await expect(details.get_by_role("listitem").filter(has_text="p11@example.org")).to_have_count(1)
+        await check(admin, f"details at {px} px")
+        await page.screenshot(path=out / f"schedule-details-{px}.png", full_page=True, animations="disabled")
+
+        # Booked anyway, on a phone too.
+        await create.get_by_label(re.compile("^Reason for going ahead anyway")).fill(f"booked at {px} px")
+        await create.get_by_role("button", name="Book anyway").click()
+        await expect(create.get_by_role("status")).to_contain_text("Booked “Guest lecture”")
+        admin.assert_no_script_errors()
+        await admin.context.close()
+
+        iris = await signed_in(
+            site, browser, "/home", viewport=viewport, email=f"iris{px}@example.org", role="instructor", name="Iris"
+        )
+        await expect(iris.page.get_by_role("region", name="Upcoming sessions")).to_contain_text("Nothing in the next")
+        await check(iris, f"home at {px} px")
+        iris.assert_no_script_errors()
+        await iris.context.close()
+
+    home = await signed_in(site, browser, "/home", email="lee@example.org", role="admin", name="Lee Admin")
+    await book(site, iso_in(60), topic="Signals and systems", instructor_email="iris@example.org")
+    await home.page.reload()
+    await expect(home.page.get_by_role("region", name="Upcoming sessions").get_by_role("listitem")).to_have_count(1)
+    await check(home, "home of an admin")
+    await home.page.screenshot(path=out / "home-upcoming-1280.png", full_page=True, animations="disabled")
+    home.assert_no_script_errors()
+    assert len(found) == 9
+    assert {what: v for what, v in found.items() if v} == {}

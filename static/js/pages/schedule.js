@@ -150,6 +150,7 @@ async function main() {
   });
   details = setUpDetails({
     viewerZone: state.zone,
+    platforms,
     onChanged: afterChange,
     onShowConflict: showSession,
     onClose: () => {

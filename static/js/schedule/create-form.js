@@ -9,7 +9,7 @@ import { send } from './api.js';
 import { FEATURES } from './features.js';
 import { chosenPlatform, markMisfits, renderPlatforms } from './platform-picker.js';
 import { clearRefusal, showRefusal } from './refusal-view.js';
-import { dayTimeIn } from './times.js';
+import { dateIn, dayTimeIn } from './times.js';
 import { chooseZone, chosenZone, setUpZonePicker } from './zone-picker.js';
 import { browserZone, instantOf, wallTime, weekdayOf } from './zones.js';
 
@@ -100,12 +100,15 @@ export function setUpCreateForm({ platforms, onBooked, onShowConflict }) {
     const { zone } = chosenZone(zoneSelect, zoneOther);
     const date = byId('create-date').value;
     const time = byId('create-time').value;
-    if (!zone || !date || !time) return setText(byId('create-when'), '');
+    if (!zone || !date || !time) {
+      setText(byId('create-when'), '');
+      return;
+    }
     const at = instantOf(date, time, zone);
     const mine = browserZone();
-    const moved = at.shifted ? ` (the clocks skip ${time} that day: it starts at ${at.shifted})` : '';
+    const moved = at.shifted ? ` (the clocks skip ${time} that day)` : '';
     const yours = mine === zone ? '' : `; for you, ${dayTimeIn(at.ms, mine)} (${mine})`;
-    setText(byId('create-when'), `Starts ${at.iso.slice(0, 10)} at ${at.shifted || time} in ${zone}${moved}${yours}.`);
+    setText(byId('create-when'), `Starts ${dateIn(at.ms, zone)} at ${at.shifted || time} in ${zone}${moved}${yours}.`);
   };
   const fits = () => markMisfits(platformRoot, platforms, checked('feature'), Number(byId('create-expected').value) || 0);
   setUpZonePicker(zoneSelect, zoneOther, describe);

@@ -12,10 +12,11 @@ import { people, sessionWhen, statusText } from './times.js';
 import { instantOf, wallTime } from './zones.js';
 
 /**
- * Wire the details panel. `onChanged(session, message)` after a reschedule or cancellation;
+ * Wire the details panel (`platforms` name them). `onChanged(session, message)` after a reschedule or cancellation;
  * `onClose()` when it is closed; `onShowConflict(conflict)` shows a session in the way.
  */
-export function setUpDetails({ viewerZone, onChanged, onClose, onShowConflict }) {
+export function setUpDetails({ viewerZone, platforms, onChanged, onClose, onShowConflict }) {
+  const platformNames = Object.fromEntries(platforms.map((p) => [p.id, p.name]));
   const panel = byId('details');
   let current = null;
 
@@ -46,6 +47,7 @@ export function setUpDetails({ viewerZone, onChanged, onClose, onShowConflict })
       clearRefusal(refusal);
       try {
         const changed = await send('PATCH', sessionUrl(s.id, '', following), { json: body });
+        byId('reschedule-following').checked = false; // the next change is to one session unless asked again
         onChanged(changed, following ? 'Rescheduled it and the following sessions.' : 'Rescheduled.');
       } catch (err) {
         showRefusal(refusal, err, {
@@ -73,6 +75,7 @@ export function setUpDetails({ viewerZone, onChanged, onClose, onShowConflict })
     try {
       const cancelled = await send('POST', sessionUrl(current.id, '/cancel', following), { json: { reason } });
       byId('cancel-reason').value = '';
+      byId('cancel-following').checked = false;
       onChanged(cancelled, following ? 'Cancelled it and the following sessions.' : 'Cancelled.');
     } catch (err) {
       showRefusal(refusal, err, { what: 'Not cancelled' });
@@ -94,7 +97,7 @@ export function setUpDetails({ viewerZone, onChanged, onClose, onShowConflict })
       const status = byId('details-status');
       setText(status, statusText(s.status));
       status.dataset.status = s.status;
-      byId('details-facts').replaceChildren(...facts(s, viewerZone).flatMap(([term, value]) => [
+      byId('details-facts').replaceChildren(...facts(s, viewerZone, platformNames).flatMap(([term, value]) => [
         h('dt', { text: term }),
         h('dd', { text: value }),
       ]));
@@ -114,14 +117,14 @@ export function setUpDetails({ viewerZone, onChanged, onClose, onShowConflict })
 }
 
 /** What the panel says about a session: [term, value] pairs. */
-function facts(s, viewerZone) {
+function facts(s, viewerZone, platformNames) {
   const yours = sessionWhen(s, viewerZone);
   const theirs = sessionWhen(s, s.timezone);
   const rows = [[`When (your time, ${viewerZone})`, yours]];
   if (theirs !== yours) rows.push([`When in the session’s zone (${s.timezone})`, theirs]);
   else if (s.timezone !== viewerZone) rows[0][0] = `When (your time and ${s.timezone})`;
   rows.push(['Instructor', s.instructor_email]);
-  rows.push(['Platform', s.platform || 'not decided yet']);
+  rows.push(['Platform', s.platform ? platformNames[s.platform] || s.platform : 'not decided yet']);
   if (s.required_features?.length) rows.push(['Required features', s.required_features.map(featureName).join(', ')]);
   if (s.expected_participants) rows.push(['Expected participants', String(s.expected_participants)]);
   if (typeof s.participants === 'number') rows.push(['Roster', people(s.participants)]);

@@ -9,6 +9,9 @@ import { send, sessionUrl } from './api.js';
 import { clearRefusal, showDone, showRefusal } from './refusal-view.js';
 import { dayTimeIn, people } from './times.js';
 
+// "Person 2" before "Person 10", and accents where people expect them.
+const BY_NAME = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
 /** Wire the roster part of the details panel; `onChanged(count)` after an import or a removal. */
 export function setUpRoster({ viewerZone, onChanged }) {
   let sessionId = null;
@@ -28,7 +31,7 @@ export function setUpRoster({ viewerZone, onChanged }) {
           ? `${people(participants.length)}${warned ? `; ${warned} also booked elsewhere at this time` : ''}.`
           : 'Nobody on the roster yet.',
       );
-      list.replaceChildren(...participants.map((p) => person(p)));
+      list.replaceChildren(...[...participants].sort((a, b) => BY_NAME.compare(a.name, b.name)).map((p) => person(p)));
       return participants.length;
     } catch (err) {
       setText(byId('roster-summary'), `The roster could not be read: ${err.message}`);

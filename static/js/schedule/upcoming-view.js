@@ -4,6 +4,7 @@
  */
 
 import { h, setText } from '../lib/dom.js';
+import { calendarDaysBetween } from '../lib/format.js';
 import { dayIn, people, sessionSpan, spanIn, statusText } from './times.js';
 import { browserZone } from './zones.js';
 
@@ -27,6 +28,12 @@ export function upcoming(sessions, now) {
   return sessions.filter((s) => s.status === 'live' || (s.status !== 'closed' && sessionSpan(s).end > now));
 }
 
+/** "Today", "Tomorrow", else "Tue 6 Jul": the day of `ms` as the viewer reads it. */
+function dayName(ms, now, zone) {
+  const days = calendarDaysBetween(now, ms);
+  return days === 0 ? 'Today' : days === 1 ? 'Tomorrow' : dayIn(ms, zone);
+}
+
 /** Draw the list into `list`, and a line about it into `note`. */
 export function renderUpcoming(list, note, sessions, { now = Date.now(), more = false } = {}) {
   const zone = browserZone();
@@ -42,7 +49,7 @@ export function renderUpcoming(list, note, sessions, { now = Date.now(), more = 
       const { start, end } = sessionSpan(s);
       return h('li', { class: 'upcoming-item', 'data-status': s.status }, [
         h('p', { class: 'upcoming-when' }, [
-          h('span', { text: `${dayIn(start, zone)}, ${spanIn(start, end, zone)}` }),
+          h('span', { text: `${dayName(start, now, zone)}, ${spanIn(start, end, zone)}` }),
           s.status !== 'scheduled' && h('span', { class: 'upcoming-status', text: ` · ${statusText(s.status)}` }),
         ]),
         h('p', { class: 'upcoming-topic', text: s.topic }),
