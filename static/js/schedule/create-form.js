@@ -144,6 +144,8 @@ export function setUpCreateForm({ platforms, onBooked, onShowConflict }) {
   async function book(body) {
     clearRefusal(refusal);
     setText(status, 'Booking…');
+    const submit = byId('create-submit');
+    submit.disabled = true; // one booking per press, however slow the answer
     try {
       const made = await send('POST', '/api/sessions', { json: body });
       const sessions = made.sessions || [made];
@@ -164,6 +166,8 @@ export function setUpCreateForm({ platforms, onBooked, onShowConflict }) {
         onOverride: (reason) => book({ ...body, override_reason: reason }),
         onShow: onShowConflict,
       });
+    } finally {
+      submit.disabled = false;
     }
   }
 

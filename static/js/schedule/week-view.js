@@ -52,9 +52,11 @@ function sessionButton(s, zone, selected, fresh, onSelect) {
     ' ',
     h('span', { class: 'week-session-topic', text: s.topic }),
     ' ',
-    h('span', { class: 'week-session-meta', text: `${s.instructor_email} · ${people(s.participants ?? 0)}` }),
+    h('span', { class: 'week-session-meta week-session-who', text: s.instructor_email }),
     ' ',
-    h('span', { class: 'week-session-status', text: statusText(s.status) }),
+    h('span', { class: 'week-session-meta', text: people(s.participants ?? 0) }),
+    ' ',
+    h('span', { class: 'status-badge week-session-status', 'data-status': s.status, text: statusText(s.status) }),
   ]);
 }
 
