@@ -57,8 +57,11 @@ bench: $(STAMP) services
 clean:
 	rm -rf $(VENV) var .pytest_cache
 
-# The four pages first: the dashboard's own shots (1280x800, 480x900) then replace its full-page one.
+# The four pages first: the dashboard's own shots (1280x800, 480x900) then replace its full-page one;
+# then the schedule and the staff home's upcoming sessions (1280x800 and 360x800).
 screenshots: $(STAMP)
 	COMPANION_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_browser_pages.py -k four_pages
 	COMPANION_SCREENSHOTS=docs COMPANION_TEST_CONFIGS=sqlite $(BIN)/python -m pytest -q \
 	  tests/test_browser_dashboard.py tests/test_browser_edges.py -k "first_screen or rough_edges or share or presence"
+	COMPANION_SCREENSHOTS=docs COMPANION_TEST_CONFIGS=sqlite $(BIN)/python -m pytest -q \
+	  tests/test_browser_schedule.py -k screenshots

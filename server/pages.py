@@ -1,4 +1,4 @@
-"""The pages: the companion tab, the instructor dashboard and the support console."""
+"""The pages: the companion tab, the instructor dashboard, the support console and the admins' schedule."""
 
 from __future__ import annotations
 
@@ -29,5 +29,7 @@ def routes() -> list[Route | Mount]:
         Route("/join/{session_id}", _page("companion.html")),
         Route("/dashboard/{session_id}", _page("dashboard.html")),
         Route("/support/{session_id}", _page("support.html")),
+        # Who may use it is the API's business: the page asks /api/me and says so (or sends to sign-in).
+        Route("/schedule", _page("schedule.html")),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

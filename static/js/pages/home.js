@@ -1,8 +1,12 @@
-/** /home: the signed-in staff member's page: open a session, manage passkeys, sign out; admins invite and disable staff. */
+/**
+ * /home: the signed-in staff member's page: their upcoming sessions (instructors their own, admins all,
+ * with a way to the schedule), open a session, manage passkeys, sign out; admins invite and disable staff.
+ */
 
 import { call, whoAmI } from '../signin/http.js';
 import { ceremonyProblem, createPasskey } from '../signin/webauthn.js';
 import { byId, el, problem, status } from '../signin/view.js';
+import { renderUpcoming, upcomingQuery } from '../schedule/upcoming-view.js';
 
 const ROLE_NAMES = { admin: 'administrator', instructor: 'instructor', support: 'technical support' };
 
@@ -38,6 +42,12 @@ async function loadPasskeys() {
       return el('li', { class: 'passkey', 'data-passkey': p.id }, [label, rename, remove, meta]);
     }),
   );
+}
+
+async function loadUpcoming() {
+  const now = Date.now();
+  const { sessions, more } = await call('GET', `/api/sessions?${upcomingQuery(now)}`);
+  renderUpcoming(byId('upcoming'), byId('upcoming-note'), sessions, { now, more });
 }
 
 async function addPasskey() {
@@ -116,6 +126,12 @@ async function main() {
     const id = byId('session-id').value.trim();
     if (id) window.location.assign(`/${byId('session-view').value}/${encodeURIComponent(id)}`);
   });
+
+  if (me.role === 'instructor' || me.role === 'admin') {
+    byId('upcoming-panel').hidden = false;
+    byId('to-schedule').hidden = me.role !== 'admin';
+    await act(async () => {}, loadUpcoming);
+  }
 
   byId('add-passkey').addEventListener('click', () => act(addPasskey, loadPasskeys));
   await act(async () => {}, loadPasskeys);
