@@ -250,6 +250,7 @@ PAGES = {
     ("GET", "/login"),
     ("GET", "/enroll"),
     ("GET", "/home"),
+    ("GET", "/schedule"),
     ("GET", "/join/{session_id}"),
     ("GET", "/dashboard/{session_id}"),
     ("GET", "/support/{session_id}"),
