@@ -150,11 +150,11 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
 ) -> None:
     """A New York admin books 10:00 Berlin time: stored as 08:00 UTC, shown at 04:00 in the week, and both
     zones in its details; the platform picker shows each platform's capacity and features."""
-    admin = await signed_in(site, browser, "/schedule?week=2027-07-06", zone="America/New_York")
+    admin = await signed_in(site, browser, "/schedule?week=2038-07-06", zone="America/New_York")
     page = admin.page
-    await expect(page.get_by_role("heading", name="Week of Mon, 5 Jul 2027")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Week of Mon, 5 Jul 2038")).to_be_visible()
     await expect(page.get_by_text("Times are in America/New_York")).to_be_visible()
-    create = await fill_session(page, "Linear algebra", "2027-07-06", "10:00", duration=90)
+    create = await fill_session(page, "Linear algebra", "2038-07-06", "10:00", duration=90)
     await create.get_by_label("Time zone", exact=True).select_option("Europe/Berlin")
     await expect(create.locator("#create-when")).to_contain_text("for you, Tue 6 Jul, 04:00 (America/New_York)")
     zoom = create.get_by_role("radio", name="Zoom")
@@ -168,7 +168,7 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
     await expect(create.get_by_role("status")).to_contain_text("Booked “Linear algebra”, Tue 6 Jul, 04:00")
 
     [stored] = await listed(site)
-    assert stored["starts_at"] == "2027-07-06T08:00:00.000Z" and stored["timezone"] == "Europe/Berlin"
+    assert stored["starts_at"] == "2038-07-06T08:00:00.000Z" and stored["timezone"] == "Europe/Berlin"
     assert stored["platform"] == "zoom" and stored["required_features"] == ["recording"]
     assert stored["expected_participants"] == 40 and stored["duration_minutes"] == 90
     button = in_week(page, "Linear algebra")
@@ -181,9 +181,9 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
     await button.click()
     details = page.get_by_role("region", name="Linear algebra")
     await expect(page.get_by_role("heading", name="Linear algebra", level=2)).to_be_focused()
-    await expect(details).to_contain_text(f"Tue, 6 Jul 2027, 04:00{DASH}05:30")
+    await expect(details).to_contain_text(f"Tue, 6 Jul 2038, 04:00{DASH}05:30")
     await expect(details).to_contain_text(f"When in the session{Q}s zone (Europe/Berlin)")
-    await expect(details).to_contain_text(f"Tue, 6 Jul 2027, 10:00{DASH}11:30")
+    await expect(details).to_contain_text(f"Tue, 6 Jul 2038, 10:00{DASH}11:30")
     await expect(details.get_by_role("link", name="Open the dashboard")).to_have_attribute(
         "href", f"/dashboard/{stored['id']}"
     )
@@ -194,34 +194,34 @@ async def test_a_session_booked_in_berlin_shows_in_the_week_of_a_viewer_in_new_y
 async def test_a_weekly_series_in_berlin_keeps_its_local_time_across_daylight_saving(
     site: Server, browser: Browser
 ) -> None:
-    """Tuesdays and Thursdays at 10:00 in Berlin from 16 March 2027, six times, booked from New York: 09:00
+    """Tuesdays and Thursdays at 10:00 in Berlin from 16 March 2038, six times, booked from New York: 09:00
     UTC until Berlin changes on 28 March, 08:00 UTC after; the page converts summer and winter alike."""
-    admin = await signed_in(site, browser, "/schedule?week=2027-03-16", zone="America/New_York")
+    admin = await signed_in(site, browser, "/schedule?week=2038-03-16", zone="America/New_York")
     page = admin.page
     # The conversion itself, in the page's own module: winter, summer, the skipped and the repeated hour.
     got = await page.evaluate(
         """async () => {
             const z = await import('/static/js/schedule/zones.js');
             return [
-                z.instantOf('2027-01-12', '10:00', 'Europe/Berlin').iso,
-                z.instantOf('2027-07-06', '10:00', 'Europe/Berlin').iso,
-                z.instantOf('2027-03-28', '02:30', 'Europe/Berlin'),
-                z.instantOf('2027-10-31', '02:30', 'Europe/Berlin').iso,
-                z.instantOf('2027-03-02', '09:30', 'America/New_York').iso,
-                z.instantOf('2027-03-02', '09:30', 'Asia/Kolkata').iso,
-                z.wallTime(Date.parse('2027-03-30T08:00:00Z'), 'Europe/Berlin'),
+                z.instantOf('2038-01-12', '10:00', 'Europe/Berlin').iso,
+                z.instantOf('2038-07-06', '10:00', 'Europe/Berlin').iso,
+                z.instantOf('2038-03-28', '02:30', 'Europe/Berlin'),
+                z.instantOf('2038-10-31', '02:30', 'Europe/Berlin').iso,
+                z.instantOf('2038-03-02', '09:30', 'America/New_York').iso,
+                z.instantOf('2038-03-02', '09:30', 'Asia/Kolkata').iso,
+                z.wallTime(Date.parse('2038-03-30T08:00:00Z'), 'Europe/Berlin'),
             ];
         }"""
     )
-    assert got[0] == "2027-01-12T10:00:00+01:00"
-    assert got[1] == "2027-07-06T10:00:00+02:00"
-    assert got[2]["iso"] == "2027-03-28T03:30:00+02:00" and got[2]["shifted"] == "03:30"  # RFC 5545: the offset before
-    assert got[3] == "2027-10-31T02:30:00+02:00"  # the first of the two
-    assert got[4] == "2027-03-02T09:30:00-05:00"
-    assert got[5] == "2027-03-02T09:30:00+05:30"
-    assert got[6] == {"date": "2027-03-30", "time": "10:00", "weekday": 1}
+    assert got[0] == "2038-01-12T10:00:00+01:00"
+    assert got[1] == "2038-07-06T10:00:00+02:00"
+    assert got[2]["iso"] == "2038-03-28T03:30:00+02:00" and got[2]["shifted"] == "03:30"  # RFC 5545: the offset before
+    assert got[3] == "2038-10-31T02:30:00+02:00"  # the first of the two
+    assert got[4] == "2038-03-02T09:30:00-05:00"
+    assert got[5] == "2038-03-02T09:30:00+05:30"
+    assert got[6] == {"date": "2038-03-30", "time": "10:00", "weekday": 1}
 
-    create = await fill_session(page, "Numerical methods", "2027-03-16", "10:00")
+    create = await fill_session(page, "Numerical methods", "2038-03-16", "10:00")
     await create.get_by_label("Time zone", exact=True).select_option("Europe/Berlin")
     await create.get_by_label("Repeats weekly").check()
     days = create.get_by_role("group", name="On these days")
@@ -233,34 +233,34 @@ async def test_a_weekly_series_in_berlin_keeps_its_local_time_across_daylight_sa
 
     starts = [s["starts_at"] for s in await listed(site)]
     assert starts == [
-        "2027-03-16T09:00:00.000Z",
-        "2027-03-18T09:00:00.000Z",
-        "2027-03-23T09:00:00.000Z",
-        "2027-03-25T09:00:00.000Z",
-        "2027-03-30T08:00:00.000Z",
-        "2027-04-01T08:00:00.000Z",
+        "2038-03-16T09:00:00.000Z",
+        "2038-03-18T09:00:00.000Z",
+        "2038-03-23T09:00:00.000Z",
+        "2038-03-25T09:00:00.000Z",
+        "2038-03-30T08:00:00.000Z",
+        "2038-04-01T08:00:00.000Z",
     ]
     # Seen from New York (on summer time since 14 March): 05:00 before Berlin's change, 04:00 after.
     await expect(in_week(page, "Numerical methods")).to_have_count(2)
     await expect(in_week(page, "Numerical methods").first).to_contain_text(f"05:00{DASH}06:00")
     await page.get_by_role("button", name="Next week").click()
     await page.get_by_role("button", name="Next week").click()
-    await expect(page.get_by_role("heading", name="Week of Mon, 29 Mar 2027")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Week of Mon, 29 Mar 2038")).to_be_visible()
     await expect(in_week(page, "Numerical methods").first).to_contain_text(f"04:00{DASH}05:00")
-    assert "week=2027-03-29" in page.url  # a reload shows the same week
+    assert "week=2038-03-29" in page.url  # a reload shows the same week
 
     # An end date instead of a count, and a first date the chosen days leave out, read as the admin meant.
     bodies = await page.evaluate(
         """async () => {
             const f = await import('/static/js/schedule/create-form.js');
-            const v = { topic: 'T', instructor: 'i@example.org', date: '2027-03-16', time: '10:00',
+            const v = { topic: 'T', instructor: 'i@example.org', date: '2038-03-16', time: '10:00',
               zone: 'Europe/Berlin', duration: '60', expected: '', platform: null, features: [],
-              repeats: true, days: ['TU'], ends: 'until', count: '', until: '2027-04-06' };
+              repeats: true, days: ['TU'], ends: 'until', count: '', until: '2038-04-06' };
             return [f.sessionBody(v), f.sessionBody({ ...v, days: ['WE'] })];
         }"""
     )
-    assert bodies[0]["body"]["recurrence"] == {"freq": "weekly", "byday": ["TU"], "until": "2027-04-06"}
-    assert bodies[0]["body"]["starts_at"] == "2027-03-16T10:00:00+01:00"
+    assert bodies[0]["body"]["recurrence"] == {"freq": "weekly", "byday": ["TU"], "until": "2038-04-06"}
+    assert bodies[0]["body"]["starts_at"] == "2038-03-16T10:00:00+01:00"
     assert "tick Tuesday too" in bodies[1]["problem"]
     admin.assert_no_script_errors()
 
@@ -270,14 +270,14 @@ async def test_a_refusal_is_shown_beside_the_form_and_booked_anyway_with_a_reaso
 ) -> None:
     """The instructor's other session and the platform's capacity: both reasons inline, the session in the
     way listed; "Book anyway" with a reason books it, and the audit log keeps the override."""
-    office = await book(site, "2027-07-06T10:00:00+02:00", topic="Office hours")
-    admin = await signed_in(site, browser, "/schedule?week=2027-07-06")
+    office = await book(site, "2038-07-06T10:00:00+02:00", topic="Office hours")
+    admin = await signed_in(site, browser, "/schedule?week=2038-07-06")
     page = admin.page
-    create = await fill_session(page, "Guest lecture", "2027-07-06", "10:30")
+    create = await fill_session(page, "Guest lecture", "2038-07-06", "10:30")
     # A server 400 first: an end date before the start, in the server's words beside the form.
     await create.get_by_label("Repeats weekly").check()
     await create.get_by_label("On a date").check()
-    await create.get_by_label("Last date (included)").fill("2027-07-01")
+    await create.get_by_label("Last date (included)").fill("2038-07-01")
     await create.get_by_role("button", name="Book series").click()
     await expect(create.get_by_role("alert")).to_contain_text("Not booked: Recurrence.until")
     await create.get_by_label("Repeats weekly").uncheck()
@@ -308,7 +308,7 @@ async def test_a_refusal_is_shown_beside_the_form_and_booked_anyway_with_a_reaso
     assert entry["actor"] != f"session:{office['id']}"
 
     # "Show" on a session in the way opens it.
-    await fill_session(page, "Third", "2027-07-06", "10:15")
+    await fill_session(page, "Third", "2038-07-06", "10:15")
     await create.get_by_role("button", name="Book session").click()
     await create.get_by_role("button", name="Show Office hours").click()
     await expect(page.get_by_role("heading", name="Office hours", level=2)).to_be_focused()
@@ -328,15 +328,15 @@ async def open_details(page: Page, topic: str) -> Locator:
 async def test_a_roster_file_with_bad_rows_shows_each_line_and_imports_nothing_then_a_good_one_imports(
     site: Server, browser: Browser
 ) -> None:
-    session = await book(site, "2027-07-06T10:00:00+02:00")
-    other = await book(site, "2027-07-06T10:30:00+02:00", topic="Statistics", instructor_email="other@example.org")
+    session = await book(site, "2038-07-06T10:00:00+02:00")
+    other = await book(site, "2038-07-06T10:30:00+02:00", topic="Statistics", instructor_email="other@example.org")
     r = await site.api(
         "POST",
         f"/api/sessions/{other['id']}/participants",
         {"participants": [{"name": "Ana Lima", "email": "ana@example.org"}]},
     )
     assert r.status_code == 200, r.text
-    admin = await signed_in(site, browser, "/schedule?week=2027-07-06")
+    admin = await signed_in(site, browser, "/schedule?week=2038-07-06")
     page = admin.page
     details = await open_details(page, "Linear algebra")
     await expect(details.get_by_text("Nobody on the roster yet.")).to_be_visible()
@@ -407,7 +407,7 @@ async def test_rescheduling_this_and_the_following_sessions_of_a_series(site: Se
         {
             "topic": "Linear algebra",
             "instructor_email": INSTRUCTOR,
-            "starts_at": "2027-03-16T10:00:00+01:00",
+            "starts_at": "2038-03-16T10:00:00+01:00",
             "duration_minutes": 60,
             "timezone": "Europe/Berlin",
             "recurrence": {"freq": "weekly", "count": 4},
@@ -415,12 +415,12 @@ async def test_rescheduling_this_and_the_following_sessions_of_a_series(site: Se
     )
     assert r.status_code == 201, r.text
     ids = [s["id"] for s in r.json()["sessions"]]
-    admin = await signed_in(site, browser, "/schedule?week=2027-03-23", zone="Asia/Tokyo")
+    admin = await signed_in(site, browser, "/schedule?week=2038-03-23", zone="Asia/Tokyo")
     page = admin.page
     details = await open_details(page, "Linear algebra")
     await expect(details).to_contain_text("part of a weekly series")
     move = form(page, "Reschedule")
-    await expect(move.get_by_label("Date", exact=True)).to_have_value("2027-03-23")
+    await expect(move.get_by_label("Date", exact=True)).to_have_value("2038-03-23")
     await expect(move.get_by_label("Start time")).to_have_value("10:00")  # the session's own zone, not Tokyo's
     await expect(move).to_contain_text(f"in the session{Q}s zone, Europe/Berlin")
     await move.get_by_label("Start time").fill("11:30")
@@ -432,29 +432,29 @@ async def test_rescheduling_this_and_the_following_sessions_of_a_series(site: Se
 
     after = {s["id"]: s for s in await listed(site)}
     assert [after[i]["starts_at"] for i in ids] == [
-        "2027-03-16T09:00:00.000Z",
-        "2027-03-23T10:30:00.000Z",
-        "2027-03-30T09:30:00.000Z",
-        "2027-04-06T09:30:00.000Z",
+        "2038-03-16T09:00:00.000Z",
+        "2038-03-23T10:30:00.000Z",
+        "2038-03-30T09:30:00.000Z",
+        "2038-04-06T09:30:00.000Z",
     ]
     await expect(in_week(page, "Linear algebra")).to_contain_text(f"19:30{DASH}20:30")  # Tokyo
-    await expect(details).to_contain_text(f"Tue, 23 Mar 2027, 11:30{DASH}12:30")  # Berlin
+    await expect(details).to_contain_text(f"Tue, 23 Mar 2038, 11:30{DASH}12:30")  # Berlin
     # A move into the instructor's other session: refused beside the form, then moved anyway.
-    await book(site, "2027-03-23T15:00:00+01:00", topic="Seminar")
+    await book(site, "2038-03-23T15:00:00+01:00", topic="Seminar")
     await move.get_by_label("Start time").fill("15:00")
     await move.get_by_role("button", name="Reschedule").click()
     await expect(move.get_by_role("alert")).to_contain_text("already teaches 'Seminar'")
-    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2027-03-23T10:30:00.000Z"
+    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2038-03-23T10:30:00.000Z"
     await move.get_by_label(re.compile("^Reason for going ahead anyway")).fill("the seminar is cancelled soon")
     await move.get_by_role("button", name="Reschedule anyway").click()
-    await expect(details).to_contain_text(f"Tue, 23 Mar 2027, 15:00{DASH}16:00")
-    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2027-03-23T14:00:00.000Z"
+    await expect(details).to_contain_text(f"Tue, 23 Mar 2038, 15:00{DASH}16:00")
+    assert {s["id"]: s for s in await listed(site)}[ids[1]]["starts_at"] == "2038-03-23T14:00:00.000Z"
     admin.assert_no_script_errors()
 
 
 async def test_cancelling_with_a_reason_shows_the_session_cancelled(site: Server, browser: Browser) -> None:
-    session = await book(site, "2027-07-07T09:00:00+02:00", topic="Room 101 tutorial")
-    admin = await signed_in(site, browser, "/schedule?week=2027-07-07")
+    session = await book(site, "2038-07-07T09:00:00+02:00", topic="Room 101 tutorial")
+    admin = await signed_in(site, browser, "/schedule?week=2038-07-07")
     page = admin.page
     details = await open_details(page, "Room 101 tutorial")
     cancel = form(page, "Cancel")
@@ -484,7 +484,7 @@ async def test_cancelling_with_a_reason_shows_the_session_cancelled(site: Server
 async def test_suggested_times_are_ranked_and_one_fills_the_create_form(site: Server, browser: Browser) -> None:
     """A roster in Tokyo, London and New York with a Berlin instructor: no hour suits all four within
     08:00-20:00 each, so the best is 3 of 4, the earliest first, naming who cannot and why."""
-    session = await book(site, "2027-07-01T10:00:00+02:00", topic="Planning")
+    session = await book(site, "2038-07-01T10:00:00+02:00", topic="Planning")
     people = [
         {"name": "Ana Lima", "email": "ana@example.org", "timezone": "Asia/Tokyo"},
         {"name": "Bo Chen", "email": "bo@example.org", "timezone": "America/New_York"},
@@ -492,7 +492,7 @@ async def test_suggested_times_are_ranked_and_one_fills_the_create_form(site: Se
     ]
     r = await site.api("POST", f"/api/sessions/{session['id']}/participants", {"participants": people})
     assert r.status_code == 200, r.text
-    admin = await signed_in(site, browser, "/schedule?week=2027-07-01")
+    admin = await signed_in(site, browser, "/schedule?week=2038-07-01")
     page = admin.page
     await in_week(page, "Planning").click()
     await page.get_by_role("button", name="Suggest other times").click()
@@ -500,15 +500,15 @@ async def test_suggested_times_are_ranked_and_one_fills_the_create_form(site: Se
     await expect(suggest.get_by_label(f"Instructor{Q}s email")).to_have_value(INSTRUCTOR)
     await expect(suggest.get_by_label("Participants: the roster of")).to_have_value(session["id"])
     await expect(suggest.get_by_label("First day")).to_be_focused()
-    await suggest.get_by_label("First day").fill("2027-07-06")
-    await suggest.get_by_label("Last day (included)").fill("2027-07-06")
+    await suggest.get_by_label("First day").fill("2038-07-06")
+    await suggest.get_by_label("Last day (included)").fill("2038-07-06")
     await suggest.get_by_role("button", name="Suggest times").click()
 
     slots = page.get_by_role("list", name="Suggested times, best first").get_by_role("listitem")
     await expect(slots.first).to_contain_text("3 of 4 can attend")
     # 07:00 UTC: 09:00 in Berlin, 08:00 in London, 16:00 in Tokyo; 03:00 in New York.
     first = slots.first
-    await expect(first).to_contain_text(f"Tue, 6 Jul 2027, 09:00{DASH}10:00")
+    await expect(first).to_contain_text(f"Tue, 6 Jul 2038, 09:00{DASH}10:00")
     await first.get_by_text("Who cannot (1)").click()
     await expect(first).to_contain_text("Bo Chen (bo@example.org): outside their working hours")
     await expect(first).to_contain_text("in America/New_York is outside 08:00-20:00")
@@ -519,14 +519,14 @@ async def test_suggested_times_are_ranked_and_one_fills_the_create_form(site: Se
     await first.get_by_role("button", name=re.compile("^Use this time")).click()
     create = form(page, "New session")
     await expect(create.get_by_label("Topic")).to_be_focused()
-    await expect(create.get_by_label("Date", exact=True)).to_have_value("2027-07-06")
+    await expect(create.get_by_label("Date", exact=True)).to_have_value("2038-07-06")
     await expect(create.get_by_label("Start time")).to_have_value("09:00")
     await expect(create.get_by_label("Duration (minutes)")).to_have_value("60")
     await expect(create.get_by_label(f"Instructor{Q}s email")).to_have_value(INSTRUCTOR)
     await create.get_by_label("Topic").fill("Planning, again")
     await create.get_by_role("button", name="Book session").click()
     await expect(create.get_by_role("status")).to_contain_text("Booked “Planning, again”, Tue 6 Jul, 09:00")
-    assert any(s["starts_at"] == "2027-07-06T07:00:00.000Z" for s in await listed(site))
+    assert any(s["starts_at"] == "2038-07-06T07:00:00.000Z" for s in await listed(site))
 
     # Pasted emails instead of a roster, and a refusal in the server's words.
     await suggest.get_by_label("Participants: the roster of").select_option("")
@@ -602,8 +602,8 @@ async def test_only_administrators_schedule(site: Server, browser: Browser) -> N
 
     context = await browser.new_context()
     stranger = await context.new_page()
-    await stranger.goto(f"{site.url}/schedule?week=2027-07-06")
-    await stranger.wait_for_url(re.compile(r"/login\?next=%2Fschedule%3Fweek%3D2027-07-06$"))
+    await stranger.goto(f"{site.url}/schedule?week=2038-07-06")
+    await stranger.wait_for_url(re.compile(r"/login\?next=%2Fschedule%3Fweek%3D2038-07-06$"))
     await context.close()
 
 
@@ -615,9 +615,9 @@ async def test_no_serious_accessibility_violations_usable_at_360_px_and_screensh
 ) -> None:
     """axe-core on the week, the form with a refusal shown, the details panel with its roster and a refused
     file, and /home; nothing wider than 360 px; the create form reached and used on a phone."""
-    office = await book(site, "2027-07-06T10:00:00+02:00", topic="Office hours", platform="zoom")
-    await book(site, "2027-07-06T14:00:00+02:00", topic="Statistics", instructor_email="other@example.org")
-    gone = await book(site, "2027-07-08T09:30:00+02:00", topic="Distributed systems: consistency")
+    office = await book(site, "2038-07-06T10:00:00+02:00", topic="Office hours", platform="zoom")
+    await book(site, "2038-07-06T14:00:00+02:00", topic="Statistics", instructor_email="other@example.org")
+    gone = await book(site, "2038-07-08T09:30:00+02:00", topic="Distributed systems: consistency")
     r = await site.api("POST", f"/api/sessions/{gone['id']}/cancel", {"reason": "room closed"})
     assert r.status_code == 200, r.text
     people = [{"name": f"Person {i}", "email": f"p{i}@example.org"} for i in range(12)]
@@ -634,7 +634,7 @@ async def test_no_serious_accessibility_violations_usable_at_360_px_and_screensh
     for viewport in (DESKTOP, PHONE):
         px = viewport["width"]
         admin = await signed_in(
-            site, browser, "/schedule?week=2027-07-06", viewport=viewport, email=f"ada{px}@example.org"
+            site, browser, "/schedule?week=2038-07-06", viewport=viewport, email=f"ada{px}@example.org"
         )
         page = admin.page
         await expect(in_week(page, "Office hours")).to_contain_text("12 participants")
@@ -647,7 +647,7 @@ async def test_no_serious_accessibility_violations_usable_at_360_px_and_screensh
         topic = create.get_by_label("Topic")
         await expect(topic).to_be_focused()
         await expect(topic).to_be_in_viewport()
-        await fill_session(page, "Guest lecture", "2027-07-06", "10:30")
+        await fill_session(page, "Guest lecture", "2038-07-06", "10:30")
         await create.get_by_label("Expected participants").fill("150")
         await create.get_by_role("radio", name="BigBlueButton").check()
         await create.get_by_role("button", name="Book session").click()

@@ -172,7 +172,7 @@ async def test_a_booked_series_its_changes_cancellations_and_audit_survive_kill_
         body = {
             "topic": "Durable series",
             "instructor_email": "t@example.org",
-            "starts_at": "2027-03-16T10:00:00+01:00",
+            "starts_at": "2038-03-16T10:00:00+01:00",
             "duration_minutes": 60,
             "timezone": "Europe/Berlin",
             "recurrence": {"freq": "weekly", "count": 6},
@@ -180,7 +180,7 @@ async def test_a_booked_series_its_changes_cancellations_and_audit_survive_kill_
         made = (await http.post("/api/sessions", json=body)).json()
         ids = [s["id"] for s in made["sessions"]]
         moved = await http.patch(
-            f"/api/sessions/{ids[2]}", params={"scope": "following"}, json={"starts_at": "2027-03-30T11:00:00+02:00"}
+            f"/api/sessions/{ids[2]}", params={"scope": "following"}, json={"starts_at": "2038-03-30T11:00:00+02:00"}
         )
         assert moved.status_code == 200, moved.text
         cancel = await http.post(f"/api/sessions/{ids[5]}/cancel", json={"reason": "holiday"})
@@ -199,12 +199,12 @@ async def test_a_booked_series_its_changes_cancellations_and_audit_survive_kill_
         sessions = (await http.get("/api/sessions")).json()["sessions"]
         assert [s["id"] for s in sessions] == ids
         assert [s["starts_at"] for s in sessions] == [
-            "2027-03-16T09:00:00.000Z",
-            "2027-03-23T09:00:00.000Z",
-            "2027-03-30T09:00:00.000Z",  # 11:00 in Berlin, summer time from 28 March
-            "2027-04-06T09:00:00.000Z",
-            "2027-04-13T09:00:00.000Z",
-            "2027-04-20T09:00:00.000Z",
+            "2038-03-16T09:00:00.000Z",
+            "2038-03-23T09:00:00.000Z",
+            "2038-03-30T09:00:00.000Z",  # 11:00 in Berlin, summer time from 28 March
+            "2038-04-06T09:00:00.000Z",
+            "2038-04-13T09:00:00.000Z",
+            "2038-04-20T09:00:00.000Z",
         ]
         assert [s["status"] for s in sessions] == ["scheduled"] * 5 + ["cancelled"]
         assert len({s["series_id"] for s in sessions[2:]}) == 1 and sessions[2]["series_id"] != made["series_id"]

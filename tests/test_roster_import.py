@@ -109,7 +109,7 @@ async def test_suggested_times_rank_by_who_can_attend_in_their_own_zone(server: 
     """A Tokyo participant and a New York one can share only a narrow band of the day; the instructor's
     other session blocks its hour; each slot names who cannot come and why."""
     lecture = await server.session(
-        instructor_email="prof@example.org", starts_at="2027-04-06T13:00:00Z", duration_minutes=60
+        instructor_email="prof@example.org", starts_at="2038-04-06T13:00:00Z", duration_minutes=60
     )
     ok(
         await server.api(
@@ -127,8 +127,8 @@ async def test_suggested_times_rank_by_who_can_attend_in_their_own_zone(server: 
         "instructor_email": "prof@example.org",
         "duration_minutes": 60,
         "session_id": lecture["id"],
-        "from": "2027-04-06T00:00:00Z",
-        "to": "2027-04-07T00:00:00Z",
+        "from": "2038-04-06T00:00:00Z",
+        "to": "2038-04-07T00:00:00Z",
         "timezone": "Europe/London",  # the instructor's, who never gave one
         "limit": 50,
     }
@@ -138,17 +138,17 @@ async def test_suggested_times_rank_by_who_can_attend_in_their_own_zone(server: 
     assert best["total"] == 3 and best["available"] == max(s["available"] for s in slots)
     starts = [s["starts_at"] for s in slots]
     assert (
-        "2027-04-06T13:00:00.000Z" not in starts and "2027-04-06T12:30:00.000Z" not in starts
+        "2038-04-06T13:00:00.000Z" not in starts and "2038-04-06T12:30:00.000Z" not in starts
     )  # the instructor teaches
     # At 23:00 UTC it is 08:00 in Tokyo but 19:00 in New York and midnight in London: the instructor cannot.
-    assert "2027-04-06T23:00:00.000Z" not in starts
+    assert "2038-04-06T23:00:00.000Z" not in starts
     # Somewhere in the day Kei is outside working hours, and the answer says so.
     reasons = {(u["email"], u["reason"]) for s in slots for u in s["unavailable"]}
     assert ("kei@example.org", "outside_working_hours") in reasons
     for s in slots:
         assert s["available"] + len(s["unavailable"]) == s["total"]
     refused(
-        await server.api("POST", "/api/schedule/suggest", {**request, "to": "2027-06-01T00:00:00Z"}), "invalid", "31"
+        await server.api("POST", "/api/schedule/suggest", {**request, "to": "2038-06-01T00:00:00Z"}), "invalid", "31"
     )
     refused(
         await server.api("POST", "/api/schedule/suggest", {**request, "step_minutes": 7}), "invalid", "step_minutes"
@@ -172,15 +172,15 @@ async def test_suggesting_for_pasted_emails_counts_each_once(server: Server) -> 
                 "instructor_email": "prof@example.org",
                 "duration_minutes": 30,
                 "emails": ["a@example.org", "A@example.org", "prof@example.org"],
-                "from": "2027-04-06T09:00:00Z",
-                "to": "2027-04-06T11:00:00Z",
+                "from": "2038-04-06T09:00:00Z",
+                "to": "2038-04-06T11:00:00Z",
                 "limit": 3,
             },
         )
     )
     assert [s["starts_at"] for s in answer["slots"]] == [
-        "2027-04-06T09:00:00.000Z",
-        "2027-04-06T09:30:00.000Z",
-        "2027-04-06T10:00:00.000Z",
+        "2038-04-06T09:00:00.000Z",
+        "2038-04-06T09:30:00.000Z",
+        "2038-04-06T10:00:00.000Z",
     ]
     assert all(s["total"] == 2 and s["available"] == 2 for s in answer["slots"])

@@ -35,7 +35,7 @@ def series(platform: str, **fields: Any) -> dict[str, Any]:
     return {
         "topic": "Signals",
         "instructor_email": "lecturer@example.org",
-        "starts_at": "2027-03-16T10:00:00+01:00",
+        "starts_at": "2038-03-16T10:00:00+01:00",
         "duration_minutes": 60,
         "timezone": "Europe/Berlin",
         "platform": platform,
@@ -56,17 +56,17 @@ async def test_a_zoom_series_is_one_recurring_meeting_moved_and_deleted_with_its
     made = ok(await booked.api("POST", "/api/sessions", series("zoom")))["sessions"]
     [create] = zoom.of("POST /v2/users/me/meetings")
     assert create.body["type"] == 8 and create.body["timezone"] == "Europe/Berlin"
-    assert create.body["start_time"] == "2027-03-16T10:00:00"
+    assert create.body["start_time"] == "2038-03-16T10:00:00"
     assert create.body["recurrence"]["weekly_days"] == "3" and create.body["recurrence"]["end_times"] == 3
     [meeting] = zoom.meetings.values()
     assert {s["join_url"] for s in made} == {meeting["join_url"]}
     assert all(s["meeting"] == {"provider": "zoom", "id": str(meeting["id"])} for s in made)
 
-    moved = ok(await booked.api("PATCH", f"/api/sessions/{made[1]['id']}", {"starts_at": "2027-03-23T11:00:00+01:00"}))
-    assert moved["starts_at"] == "2027-03-23T10:00:00.000Z"
+    moved = ok(await booked.api("PATCH", f"/api/sessions/{made[1]['id']}", {"starts_at": "2038-03-23T11:00:00+01:00"}))
+    assert moved["starts_at"] == "2038-03-23T10:00:00.000Z"
     [patch] = zoom.of("PATCH /v2/meetings/")
     occurrence = patch.query["occurrence_id"]
-    assert patch.path == f"/v2/meetings/{meeting['id']}" and patch.body["start_time"] == "2027-03-23T10:00:00Z"
+    assert patch.path == f"/v2/meetings/{meeting['id']}" and patch.body["start_time"] == "2038-03-23T10:00:00Z"
 
     ok(await booked.api("POST", f"/api/sessions/{made[1]['id']}/cancel", {"reason": "ill"}))
     [delete] = zoom.of("DELETE /v2/meetings/")
@@ -86,7 +86,7 @@ async def test_when_zoom_fails_nothing_is_booked_moved_or_cancelled(
     made = ok(await booked.api("POST", "/api/sessions", series("zoom")))["sessions"]
     zoom.fail(503, match="PATCH /v2/meetings/")
     refused(
-        await booked.api("PATCH", f"/api/sessions/{made[0]['id']}", {"starts_at": "2027-03-16T12:00:00+01:00"}),
+        await booked.api("PATCH", f"/api/sessions/{made[0]['id']}", {"starts_at": "2038-03-16T12:00:00+01:00"}),
         "unavailable",
     )
     zoom.fail(500, match="DELETE /v2/meetings/")
@@ -116,9 +116,9 @@ async def test_a_teams_series_is_one_online_meeting_per_session(
     made = ok(await booked.api("POST", "/api/sessions", series("teams")))["sessions"]
     creates = graph.of("POST /v1.0/users/")
     assert [c.body["startDateTime"] for c in creates] == [
-        "2027-03-16T09:00:00Z",
-        "2027-03-23T09:00:00Z",
-        "2027-03-30T08:00:00Z",  # 10:00 in Berlin, summer time from 28 March
+        "2038-03-16T09:00:00Z",
+        "2038-03-23T09:00:00Z",
+        "2038-03-30T08:00:00Z",  # 10:00 in Berlin, summer time from 28 March
     ]
     assert len({s["join_url"] for s in made}) == 3 and all(s["meeting"]["provider"] == "teams" for s in made)
     ok(await booked.api("POST", f"/api/sessions/{made[2]['id']}/cancel", {"reason": "holiday"}))
