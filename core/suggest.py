@@ -84,16 +84,26 @@ class CannotAttend:
     detail: str  # a sentence to show: "07:00-08:00 in Asia/Tokyo is outside 08:00-20:00"
     session_id: str | None = None  # the other session, when busy
     name: str | None = None
+    # The other session itself, so a page can show its time in the viewer's zone (left out of equality:
+    # who cannot attend and why is what compares).
+    busy: Busy | None = field(default=None, compare=False)
 
     def view(self) -> dict[str, Any]:
-        """One entry of a slot's `unavailable`."""
-        return {
+        """One entry of a slot's `unavailable` (a busy one also names the session's topic and times)."""
+        entry = {
             "email": self.email,
             "name": self.name,
             "reason": self.reason,
             "detail": self.detail,
             "session_id": self.session_id,
         }
+        if self.busy is not None:
+            entry |= {
+                "topic": self.busy.topic,
+                "starts_at": iso(self.busy.starts_at),
+                "ends_at": iso(self.busy.ends_at),
+            }
+        return entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +303,7 @@ def _slots(
                     details[z.name] = _outside(z.local_starts[i], z.local_ends[i], z.name, hours)
                 unavailable.append(CannotAttend(p.email, "outside_working_hours", details[z.name], name=p.name))
             elif (session := busy_at[i].get(k)) is not None:
-                unavailable.append(CannotAttend(p.email, "busy", _busy(session), session.session_id, p.name))
+                unavailable.append(CannotAttend(p.email, "busy", _busy(session), session.session_id, p.name, session))
         out.append(Slot(starts[i], ends[i], available[i], len(people), tuple(unavailable)))
     return out
 

@@ -248,6 +248,9 @@ def test_a_slot_as_json() -> None:
                 "reason": "busy",
                 "detail": "in 'Algebra' from 2026-03-02T09:00:00.000Z to 2026-03-02T10:00:00.000Z",
                 "session_id": "s1",
+                "topic": "Algebra",
+                "starts_at": "2026-03-02T09:00:00.000Z",
+                "ends_at": "2026-03-02T10:00:00.000Z",
             }
         ],
     }
