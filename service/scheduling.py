@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core import lifecycle, scheduling, suggest
-from core.errors import Conflict, Forbidden, NotFound, Unavailable
+from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from core.model import Actor, Emit, SessionState, iso, room_token
 from core.platforms import Platform
-from core.schedule import Recurrence, conflicts, series, zone
+from core.schedule import Recurrence, conflicts, self_overlaps, series, zone
 from core.video import Meeting, MeetingSpec, Occurrence, ProviderError, VideoProvider
 from persistence.identity import new_id
 from persistence.repos import audit, roster, sessions
@@ -96,15 +96,23 @@ class Scheduling:
         first = await self._u.read(sessions.get_session, session_id=session_id)
         if first is None:
             raise NotFound("no such session")
-        async with self._group(first, following) as group:
-            target = group[0]
+        async with self._group(first, following) as whole:
+            target = whole[0]
             scheduling.check_patch(target, set(changes))
+            # Later occurrences already cancelled stay as they are.
+            group = [target, *(s for s in whole[1:] if s.status == "scheduled")]
             if "platform" in changes:
                 scheduling.platform_of(self._catalogue, changes["platform"])
             if "timezone" in changes:
                 zone(changes["timezone"])
             changed = self._changed(group, changes, override_reason, new_series=following and len(group) > 1)
             timing = bool(scheduling.TIMING & changes.keys())
+            if timing and len(changed) > 1:
+                clash = self_overlaps([s.starts_at for s in changed], changed[0].duration_minutes)
+                if clash:
+                    raise Invalid(
+                        f"duration_minutes: the occurrences at {iso(clash[0][0])} and {iso(clash[0][1])} would overlap"
+                    )
             clashes = (
                 await self._clashes(target.instructor_email, changed, exclude={s.id for s in group}) if timing else []
             )

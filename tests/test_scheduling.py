@@ -478,3 +478,34 @@ async def test_staff_keep_their_own_time_zone_and_suggestions_read_it(server: Se
     assert [s["starts_at"] for s in slots][:2] == ["2038-04-05T23:00:00.000Z", "2038-04-05T23:30:00.000Z"]
     ok(await server.api("PATCH", "/api/me", {"timezone": None}, token=instructor))
     assert ok(await server.api("GET", "/api/me", token=instructor))["timezone"] is None
+
+
+async def test_changing_the_rest_of_a_series_leaves_cancelled_ones_and_refuses_self_overlap(server: Server) -> None:
+    weekend = ok(
+        await server.api(
+            "POST",
+            "/api/sessions",
+            body(
+                "2038-03-27T10:00:00+01:00",
+                timezone="Europe/Berlin",
+                recurrence={"freq": "weekly", "count": 3, "byday": ["SA", "SU"]},
+            ),
+        )
+    )
+    ids = [s["id"] for s in weekend["sessions"]]
+    ok(await server.api("POST", f"/api/sessions/{ids[2]}/cancel", {"reason": "bank holiday"}))
+    # Saturday to Sunday across the spring change is 23 hours: a day-long class would overlap the next.
+    refused(
+        await server.api(
+            "PATCH",
+            f"/api/sessions/{ids[0]}",
+            {"duration_minutes": 24 * 60, "starts_at": "2038-03-27T10:00:00+01:00"},
+            params={"scope": "following"},
+        ),
+        "invalid",
+        "overlap",
+    )
+    ok(await server.api("PATCH", f"/api/sessions/{ids[0]}", {"topic": "Weekend school"}, params={"scope": "following"}))
+    after = {s["id"]: s for s in await listed(server)}
+    assert [after[i]["topic"] for i in ids] == ["Weekend school", "Weekend school", "Linear algebra"]
+    assert after[ids[2]]["status"] == "cancelled" and after[ids[2]]["series_id"] == weekend["series_id"]
