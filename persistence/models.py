@@ -326,3 +326,33 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(100))  # "session:<id>", "participant:<id>"
     session_id: Mapped[str | None] = mapped_column(String(40), index=True)
     detail: Mapped[dict[str, Any]]
+
+
+# ---------------------------------------------------------------- work to do later
+
+
+class JobRecord(Base):
+    """A job (core.jobs.Job): a reminder or another mail to send later, claimed under a lease (repos.jobs).
+
+    No foreign key to sessions: some jobs belong to none (the retention job), and a job of a session
+    that is gone is skipped by its handler rather than deleted under a worker that holds it.
+    """
+
+    __tablename__ = "jobs"
+    # The claim reads due pending jobs, and running ones whose lease ran out, in due order.
+    __table_args__ = (UniqueConstraint("key", name="uq_jobs_key"), Index("ix_jobs_state_due", "state", "due_at"))
+
+    # Numbered in insertion order: the tie-break among jobs due at the same moment.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(500))  # unique: core.jobs.job_key: kind, session, recipient, version
+    session_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
