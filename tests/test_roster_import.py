@@ -29,7 +29,11 @@ async def roster(server: Server, session_id: str) -> list[dict[str, Any]]:
 
 async def test_an_excel_semicolon_file_with_a_bom_imports_with_each_time_zone(server: Server) -> None:
     session = await server.session()
-    data = "\ufeffE-mail;Name;Time zone;Student ID\r\nada@example.org;Ada Lovelace;Europe/London;17\r\nbo@example.org;Bo, Jr.;;18\r\n"
+    data = (
+        "\ufeffE-mail;Name;Time zone;Student ID\r\n"
+        "ada@example.org;Ada Lovelace;Europe/London;17\r\n"
+        "bo@example.org;Bo, Jr.;;18\r\n"
+    )
     answer = ok(await upload(server, session["id"], data.encode()))
     assert [(p["name"], p["email"], p["timezone"]) for p in answer["participants"]] == [
         ("Ada Lovelace", "ada@example.org", "Europe/London"),
