@@ -37,6 +37,7 @@ import random
 import secrets
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,7 @@ CANCELLED_SERIES, CANCELLED_SINGLE = 0.03, 0.05  # whole series cancelled; singl
 STUDENTS = 6000
 BOUND_MS = 20.0  # the issue's bound on p99, for the series check and for listing one instructor's term
 WARMUP = 100
+DB_REPEATS = 50  # runs of each statement in the database alone (its median)
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -347,8 +349,8 @@ async def captured_sql(engine: AsyncEngine, call: Callable[[], Awaitable[Any]]) 
     return seen[-1]
 
 
-async def plans(engine: AsyncEngine, term: Term) -> dict[str, str]:
-    """The plan of the booking read and of the listing of one instructor's term."""
+async def plans(engine: AsyncEngine, term: Term) -> dict[str, dict[str, Any]]:
+    """The statement, plan and time in the database alone of the booking read and of the listing of a term."""
     make = sessionmaker(engine)
     email, start = term.instructors[0], term.start
 
@@ -370,11 +372,31 @@ async def plans(engine: AsyncEngine, term: Term) -> dict[str, str]:
                 result = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 rows: list[tuple[Any, ...]] = [tuple(r) for r in result.all()]
                 lines = indented([(int(r[0]), int(r[1]), str(r[-1])) for r in rows])
+                db_ms = sqlite_ms(str(engine.url.database), statement, parameters)
             else:
                 result = await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
                 lines = [str(r) for (r,) in result.all()]
-        out[name] = " ".join(statement.split()) + "\n" + "\n".join(lines)
+                times = []
+                for _ in range(DB_REPEATS):
+                    result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, TIMING OFF) {statement}", parameters)
+                    times += [float(r.split()[2]) for (r,) in result.all() if str(r).startswith("Execution Time")]
+                db_ms = statistics.median(times)
+        out[name] = {"sql": " ".join(statement.split()), "plan": "\n".join(lines), "db_ms": db_ms}
     return out
+
+
+def sqlite_ms(path: str, statement: str, parameters: Any) -> float:
+    """Median time of the statement in SQLite alone (the standard library's driver, no thread, no ORM)."""
+    con = sqlite3.connect(path)
+    try:
+        times = []
+        for _ in range(DB_REPEATS):
+            t0 = time.perf_counter_ns()
+            con.execute(statement, parameters).fetchall()
+            times.append(time.perf_counter_ns() - t0)
+        return statistics.median(times) / 1e6
+    finally:
+        con.close()
 
 
 def indented(rows: list[tuple[int, int, str]]) -> list[str]:
@@ -680,5 +702,5 @@ if __name__ == "__main__":
     for backend, r in result["backends"].items():
         print(f"\n{backend} {r['version']}: seeded in {r['seed_s']} s ({r['roster_rows']} roster rows)")
         for name, plan in r["plans"].items():
-            print(f"plan of {name}:\n{plan}")
+            print(f"{name}, {plan['db_ms']:.3f} ms in the database alone:\n{plan['sql']}\n{plan['plan']}")
     print(f"\nreport: {out}")

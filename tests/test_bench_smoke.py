@@ -201,7 +201,8 @@ def test_scheduling_bench_measures_a_small_term_on_both_databases(tmp_path: Path
         # SQLite (no statistics) always reads one instructor's sessions by the index; PostgreSQL scans a
         # table this small, and uses the index on the full term (docs/performance.md).
         for plan in r["plans"].values():
-            assert ("ix_sessions_instructor_start" if backend == "sqlite" else "on sessions") in plan, plan
+            assert ("ix_sessions_instructor_start" if backend == "sqlite" else "on sessions") in plan["plan"], plan
+            assert "FROM sessions" in plan["sql"] and plan["db_ms"] > 0, plan
         assert f"{backend:<11} series check" in result.stdout
     assert report["core_conflicts_largest_series"]["occurrences"] == 200
     assert databases(db) == []
