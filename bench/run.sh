@@ -15,6 +15,9 @@
 #   BENCH_REDIS_URL=URL        use this Redis instead of a private redis-server (it is flushed!)
 #   BENCH_PG_ADMIN=DSN         PostgreSQL to create the runs' databases in
 #                              (postgresql://postgres@127.0.0.1:5432/postgres; dropped afterwards)
+#   BENCH_SCHEDULING=1         then the scheduling checks on a full term (bench/scheduling.py: SQLite
+#                              with the embedded setup, PostgreSQL with the cluster one); 0 skips them
+#   BENCH_SCHEDULING_ARGS=...  options for bench/scheduling.py, e.g. "--repeats 200 --http-repeats 0"
 # Exits 1 when a run did not complete or reported errors, lost or duplicated messages.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -92,6 +95,23 @@ for setup in "${setups[@]}"; do
     }
     process.exit(bad ? 1 : 0);' "$dir" "$rounds" || status=1
 done
+
+# The scheduling checks on a term of 10,000 sessions, on the databases of the setups that ran.
+if [ "${BENCH_SCHEDULING:-1}" != 0 ]; then
+  backends=()
+  [[ " ${setups[*]} " == *" embedded "* ]] && backends+=(sqlite)
+  [[ " ${setups[*]} " == *" cluster "* ]] && backends+=(postgresql)
+  if [ "${#backends[@]}" -gt 0 ]; then
+    mkdir -p "$out/scheduling"
+    bench_log "== scheduling: a full term on $(IFS=,; echo "${backends[*]}")"
+    echo "## scheduling"
+    # shellcheck disable=SC2086 # BENCH_SCHEDULING_ARGS is a list of options
+    BENCH_PG_ADMIN=$PG_ADMIN "$ROOT/.venv/bin/python" "$BENCH_DIR/scheduling.py" \
+      --backends "$(IFS=,; echo "${backends[*]}")" --pg-name "${pg_prefix}scheduling" \
+      --out "$out/scheduling/scheduling.json" ${BENCH_SCHEDULING_ARGS:-} | tee "$out/scheduling/table.txt" || status=1
+    echo
+  fi
+fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
 bench_log "reports in $out"
 exit "$status"
