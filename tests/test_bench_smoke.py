@@ -75,7 +75,14 @@ SUMMARY_ROWS = [
 
 def run_bench(out: Path, setup: str) -> subprocess.CompletedProcess[str]:
     """bench/run.sh for one setup at N=20 with a 2-second chat phase and 5 help tickets."""
-    env = {**os.environ, "BENCH_N": str(N), "BENCH_ROUNDS": "1", "BENCH_SETUPS": setup, "BENCH_OUT": str(out)}
+    env = {
+        **os.environ,
+        "BENCH_N": str(N),
+        "BENCH_ROUNDS": "1",
+        "BENCH_SETUPS": setup,
+        "BENCH_OUT": str(out),
+        "BENCH_SCHEDULING": "0",
+    }
     return subprocess.run(
         ["bash", str(ROOT / "bench" / "run.sh"), "--", "--chat-seconds", "2", "--help-tickets", "5"],
         env=env,

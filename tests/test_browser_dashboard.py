@@ -72,7 +72,7 @@ def count(page: Page, label: str) -> Locator:
 
 
 async def a_class(site: Server, n: int, **fields: Any) -> tuple[str, list[dict[str, Any]], str]:
-    session = await site.session(topic="Distributed systems: consistency", platform="Zoom", **fields)
+    session = await site.session(topic="Distributed systems: consistency", platform="zoom", **fields)
     people = await site.participants(str(session["id"]), n)
     instructor = await site.token("instructor", "Iris Instructor", "teacher@example.org")
     return str(session["id"]), people, instructor

@@ -44,7 +44,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 async def a_class(site: Server, names: list[str]) -> tuple[str, list[dict[str, Any]], str, str]:
     """A session starting in 10 minutes; answers its id, the people and the instructor's and support's tokens."""
-    session = await site.session(topic="Distributed systems: consistency", platform="Zoom")
+    session = await site.session(topic="Distributed systems: consistency", platform="zoom")
     people = await enrol(site, session["id"], names)
     instructor = await site.token("instructor", "Iris Instructor", "teacher@example.org")
     support = await site.token("support", "Sam Support", "support@example.org")

@@ -264,3 +264,28 @@ def test_every_occurrence_is_a_local_week_on_at_the_first_local_time_unless_the_
             # Only where that wall time does not exist: it does not survive a round trip through UTC.
             assert wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall
             assert s == wall.replace(tzinfo=zone).astimezone(UTC)  # the offset before the gap
+
+
+_T0 = datetime(2038, 3, 1, tzinfo=UTC)
+_minutes = st.integers(1, 24 * 60)
+_at = st.integers(0, 14 * 24 * 60).map(lambda m: _T0 + timedelta(minutes=m))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    candidates=st.lists(st.tuples(_at, _minutes), max_size=20),
+    existing=st.lists(st.tuples(_at, _minutes), max_size=30),
+)
+def test_conflicts_by_window_agree_with_every_pair(
+    candidates: list[tuple[datetime, int]], existing: list[tuple[datetime, int]]
+) -> None:
+    """The bisect window finds exactly the clashes comparing every pair would, in the same order."""
+    bookings = [Booking(f"s{i}", "t", at, minutes) for i, (at, minutes) in enumerate(existing)]
+    booked = sorted(bookings, key=lambda b: (b.starts_at, b.session_id))
+    naive = [
+        Clash(start, b)
+        for start, minutes in sorted(candidates)
+        for b in booked
+        if schedule.overlaps(start, minutes, b.starts_at, b.duration_minutes)
+    ]
+    assert schedule.conflicts(candidates, bookings) == naive
