@@ -67,8 +67,9 @@ from persistence.live.memory import MemoryLiveStore
 from persistence.models import Participant
 from persistence.repos import sessions
 from service.publish import Publisher
-from service.scheduling import ManualLink, Scheduling
+from service.scheduling import Scheduling
 from service.unit import Unit
+from video import MANUAL
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPANION = str(ROOT / ".venv" / "bin" / "companion")  # this checkout's, like the code measured in process
@@ -254,8 +255,7 @@ def scheduling_service(engine: AsyncEngine) -> Scheduling:
         publisher=Publisher(store, clock),
         ordered_publish=False,
     )
-    manual = ManualLink()
-    return Scheduling(unit, (), lambda _platform: manual)
+    return Scheduling(unit, (), lambda _platform: MANUAL)
 
 
 def new_series(rng: random.Random, term: Term) -> SessionState:
