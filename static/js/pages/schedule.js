@@ -6,7 +6,7 @@
 
 import { byId, setText } from '../lib/dom.js';
 import { call, whoAmI } from '../signin/http.js';
-import { send, sessionsBetween, useCsrf } from '../schedule/api.js';
+import { send, sessionsBetween } from '../schedule/api.js';
 import { setUpCreateForm } from '../schedule/create-form.js';
 import { setUpDetails } from '../schedule/details-view.js';
 import { setUpRoster } from '../schedule/roster-view.js';
@@ -130,7 +130,6 @@ async function main() {
     byId('not-admin').hidden = false;
     return;
   }
-  useCsrf(me.csrf_token);
   byId('scheduler').hidden = false;
   setText(byId('week-zone'), `Times are in ${state.zone}, your browser’s time zone.`);
 

@@ -25,7 +25,7 @@ export function showDone(box, text) {
 }
 
 /**
- * Show `err` (an ApiError from schedule/api.js) in `box`. A conflict also gets a reason field and a
+ * Show `err` (an ApiError from signin/http.js) in `box`. A conflict also gets a reason field and a
  * button named `overrideLabel` ("Book anyway"): `onOverride(reason)` resends. `onShow(conflict)`, when
  * given, shows a session in the way.
  */

@@ -10,36 +10,47 @@ export function useCsrfToken(token) {
   csrfToken = token || '';
 }
 
-/** An error from the server, with its HTTP status and error code. */
+/**
+ * An error from the server, with its HTTP status and error code; `details` is the whole error object
+ * of the answer ({code, message, ...}): a 409 lists its conflicts and problems, a roster file's 400 every bad row.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
-/** Call the API; answers the JSON body, throws ApiError with the server's message when refused. */
-export async function call(method, path, body) {
+/**
+ * Call the API: `body` goes as JSON, or `bytes` (a file's) with `contentType`. Answers the JSON body
+ * (null for 204); throws ApiError with the server's message when refused.
+ */
+export async function call(method, path, body, { bytes, contentType } = {}) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let payload;
+  if (bytes !== undefined) {
+    headers['Content-Type'] = contentType;
+    payload = bytes;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
+  const response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
   let data = null;
-  try {
-    data = await response.json();
-  } catch (err) {
-    console.warn('companion: answer is not JSON', err);
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch (err) {
+      console.warn('companion: answer is not JSON', err);
+    }
   }
   if (!response.ok) {
     const error = (data && data.error) || {};
-    throw new ApiError(response.status, error.code || 'unavailable', error.message || `HTTP ${response.status}`);
+    const message = error.message || `HTTP ${response.status}`;
+    throw new ApiError(response.status, error.code || 'unavailable', message, error);
   }
   return data;
 }
