@@ -239,3 +239,38 @@ def _parameter_text(text: str) -> str:
 def _whole(instant: datetime) -> datetime:
     """iCalendar times are whole seconds."""
     return instant.replace(microsecond=0)
+
+
+def feed(events: Sequence[EventFacts], *, name: str, organizer: str, now: datetime) -> bytes:
+    """A person's calendar feed (a subscription, RFC 5545 with METHOD:PUBLISH): one VEVENT per session,
+    cancelled ones kept with STATUS:CANCELLED so a subscribed calendar takes them out."""
+    cal = Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add("METHOD", "PUBLISH")
+    cal.add("X-WR-CALNAME", name)
+    for facts in events:
+        tz = zone(facts.timezone)
+        event = Event()
+        event.add("UID", facts.uid)
+        event.add("SEQUENCE", facts.sequence)
+        event.add("DTSTAMP", _whole(now.astimezone(UTC)))
+        start = _whole(facts.starts_at)
+        event.add("DTSTART", start.astimezone(tz))
+        event.add("DTEND", (start + timedelta(minutes=facts.duration_minutes)).astimezone(tz))
+        event.add("SUMMARY", facts.topic)
+        if facts.join_url:
+            event.add("LOCATION", facts.join_url)
+        text = description(facts, Invitee(email="", name="", timezone=None, rsvp_url=""), method="CANCEL")
+        if text:
+            event.add("DESCRIPTION", text)
+        event.add("ORGANIZER", _organizer(organizer))
+        event.add("STATUS", facts.status)
+        cal.add_component(event)
+    if events:
+        first = min(f.starts_at for f in events)
+        last = max(f.starts_at + timedelta(minutes=f.duration_minutes) for f in events)
+        for i, tzid in enumerate(sorted(cal.get_missing_tzids())):
+            cal.subcomponents.insert(i, vtimezone(tzid, first, last))
+    return bytes(cal.to_ical())

@@ -7,6 +7,8 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +27,56 @@ DEFAULT_PORT = 8000
 
 class SettingsError(ValueError):
     """Configuration that the server refuses to start with."""
+
+
+DEFAULT_MAIL_FROM = "Companion <companion@localhost>"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Offset:
+    """A length of time as the configuration writes it ("24h"), kept with its text for the API to answer."""
+
+    text: str
+    length: timedelta
+
+
+def parse_offset(text: str) -> Offset:
+    """'90s', '45m', '24h', '3d': a positive whole number and one unit."""
+    text = text.strip()
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isdigit() or int(number) < 1:
+        raise ValueError(f"{text!r}: a positive whole number with s, m, h or d, like 24h")
+    return Offset(text, timedelta(seconds=int(number) * _UNITS[unit]))
+
+
+def parse_offsets(text: str) -> tuple[Offset, ...]:
+    """The reminder offsets, longest first ('24h,1h'); each at most once."""
+    offsets = sorted((parse_offset(t) for t in text.split(",") if t.strip()), key=lambda o: -o.length)
+    if len({o.length for o in offsets}) != len(offsets):
+        raise ValueError(f"{text!r}: an offset is given twice")
+    return tuple(offsets)
+
+
+def _offset_setting(name: str, text: str) -> Offset:
+    try:
+        return parse_offset(text)
+    except ValueError as e:
+        raise SettingsError(f"{name}: {e}") from None
+
+
+def _offsets_setting(text: str) -> tuple[Offset, ...]:
+    try:
+        return parse_offsets(text)
+    except ValueError as e:
+        raise SettingsError(f"COMPANION_REMINDERS: {e}") from None
+
+
+def _mail_from(text: str) -> str:
+    name, address = parseaddr(text)
+    if "@" not in address or any(c in text for c in "\r\n"):
+        raise SettingsError(f"COMPANION_MAIL_FROM: 'Name <address>' or an address, not {text!r}")
+    return formataddr((name, address))
 
 
 ZOOM_API_URL = "https://api.zoom.us/v2"
@@ -98,6 +150,16 @@ class Settings:
     # Meetings booked through Zoom's and Microsoft Graph's APIs; None: those platforms use a pasted link.
     zoom: ZoomSettings | None = None
     msgraph: GraphSettings | None = None
+    # Invitations and reminders (contract part 2): the sender and ORGANIZER, how early invitations go out
+    # without a reason, and the reminder offsets as written (each with its length).
+    mail_from: str = DEFAULT_MAIL_FROM
+    invite_lead: Offset = field(default_factory=lambda: parse_offset("3d"))
+    reminders: tuple[Offset, ...] = field(default_factory=lambda: parse_offsets("24h,1h"))
+    # How often each process's job runner looks for due jobs (reminders, mails), and how many it takes at once.
+    jobs_every_s: float = 1.0
+    jobs_batch: int = 200
+    # How long a claimed job is held before another process may take it (core.jobs.LEASE); shorter in tests.
+    jobs_lease_s: float = 300.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -155,6 +217,11 @@ class Settings:
             platforms=_platforms(env.get("COMPANION_PLATFORMS")),
             zoom=_zoom(env),
             msgraph=_msgraph(env),
+            mail_from=_mail_from(env.get("COMPANION_MAIL_FROM") or DEFAULT_MAIL_FROM),
+            invite_lead=_offset_setting("COMPANION_INVITE_LEAD", env.get("COMPANION_INVITE_LEAD") or "3d"),
+            reminders=_offsets_setting(env.get("COMPANION_REMINDERS") or "24h,1h"),
+            jobs_every_s=float(env.get("COMPANION_JOBS_EVERY_S", "1.0")),
+            jobs_lease_s=float(env.get("COMPANION_JOBS_LEASE_S", "300")),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import uuid
@@ -16,6 +17,8 @@ from persistence.repos import roster, staff
 
 STAFF_PREFIX = "cmp"
 PARTICIPANT_PREFIX = "cpt"
+RSVP_PREFIX = "rsv"
+CALENDAR_PREFIX = "cal"
 # Every token the server makes is hex and URL-safe base64 joined by "_" and ".": anything else is
 # refused before it is compared or looked up (PostgreSQL refuses a NUL; compare_digest non-ASCII).
 _TOKEN = re.compile(r"^[A-Za-z0-9_.-]{1,300}$")
@@ -52,6 +55,43 @@ def parse_participant_token(token: str, key: str) -> tuple[str, str] | None:
     ):
         raise Unauthorized("unknown token")
     return session_id, participant_id
+
+
+def rsvp_token(key: str, invitation_id: str) -> str:
+    """An invitee's RSVP link token: it names their invitation and is signed for that purpose alone."""
+    return f"{RSVP_PREFIX}_{invitation_id}_{tokens.sign(key.encode(), f'rsvp:{invitation_id}', size=18)}"
+
+
+def parse_rsvp_token(token: str, key: str) -> str | None:
+    """The invitation id an RSVP token names; None when it is not one the server signed."""
+    prefix, _, rest = token.partition("_")
+    invitation_id, _, mac = rest.partition("_")
+    if prefix != RSVP_PREFIX or _TOKEN.fullmatch(token) is None or not (invitation_id and mac):
+        return None
+    if not tokens.signature_matches(key.encode(), f"rsvp:{invitation_id}", mac, size=18):
+        return None
+    return invitation_id
+
+
+def calendar_token(key: str, email: str) -> str:
+    """A person's calendar feed token: their address (lower-cased), signed for the feed alone."""
+    address = base64.urlsafe_b64encode(email.lower().encode()).decode().rstrip("=")
+    # Dots between the parts: URL-safe base64 has "_" and "-" but never ".".
+    return f"{CALENDAR_PREFIX}.{address}.{tokens.sign(key.encode(), f'calendar:{email.lower()}', size=18)}"
+
+
+def parse_calendar_token(token: str, key: str) -> str | None:
+    """The address a calendar feed token names; None when it is not one the server signed."""
+    prefix, address, mac = token.split(".") if token.count(".") == 2 else ("", "", "")
+    if prefix != CALENDAR_PREFIX or _TOKEN.fullmatch(token) is None or not (address and mac):
+        return None
+    try:
+        email = base64.urlsafe_b64decode(address + "=" * (-len(address) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not tokens.signature_matches(key.encode(), f"calendar:{email}", mac, size=18):
+        return None
+    return email
 
 
 def participant_actor(session_id: str, member: Member) -> Actor:

@@ -356,3 +356,65 @@ class JobRecord(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
+
+
+# ---------------------------------------------------------------- invitations (contract part 2, SOP 2)
+
+
+class CalendarEvent(Base):
+    """A session's event in its invitees' calendars, once invitations went out: its UID and SEQUENCE.
+
+    A session invited on its own has a UID of its own; one invited with its whole series shares the
+    series' UID (calendar_series) and is the occurrence at `recurrence_id`.
+    """
+
+    __tablename__ = "calendar_events"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200), index=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    recurrence_id: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class CalendarSeries(Base):
+    """A series invited as one VEVENT with an RRULE: the rule as mailed, and its SEQUENCE."""
+
+    __tablename__ = "calendar_series"
+
+    uid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    series_id: Mapped[str] = mapped_column(String(40), index=True)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    timezone: Mapped[str] = mapped_column(String(64))
+    first_start: Mapped[datetime]
+    byday: Mapped[list[str]] = mapped_column(JSON)
+    count: Mapped[int]
+    until: Mapped[datetime | None]  # set when ?scope=following ended the series early
+    updated_at: Mapped[datetime]
+
+
+class InvitationRecord(Base):
+    """One recipient of a session's invitations (a roster participant or the instructor) and their answer.
+
+    Name, address and zone are kept as invited: a participant taken off the roster still gets their
+    CANCEL. `sequence` is the SEQUENCE of the last mail queued to them.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("session_id", "recipient"), Index("ix_invitations_email_key", "email_key"))
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(40))  # the participant's id, or "instructor"
+    participant_id: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime]
+    late: Mapped[bool] = mapped_column(default=False)
+    rsvp: Mapped[str] = mapped_column(String(20), default="needs-action")
+    rsvp_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]

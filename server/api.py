@@ -135,7 +135,58 @@ async def cancel_session(request: Request) -> Response:
 
 
 async def get_session(request: Request) -> Response:
-    return json((await session_for(request)).public())
+    state = await session_for(request)
+    summary = await service(request).invitations.summaries([state])
+    return json({**state.public(), **summary[state.id]})
+
+
+# ---------------------------------------------------------------- invitations, RSVP, reminders
+
+
+async def send_invitations(request: Request) -> Response:
+    state = await session_for(request)
+    scope = query(request, schemas.InviteQuery).scope
+    b = await body(request, schemas.Invite)
+    sent = await service(request).invitations.invite(
+        caller(request), state.id, b.short_notice_reason, series=scope == "series"
+    )
+    return json(sent)
+
+
+async def list_invitations(request: Request) -> Response:
+    state = await session_for(request)
+    return json({"invitations": await service(request).invitations.listing(state.id)})
+
+
+async def list_reminders(request: Request) -> Response:
+    state = await session_for(request)
+    return json({"reminders": await service(request).invitations.reminders(state.id)})
+
+
+async def rsvp_details(request: Request) -> Response:
+    return json(await service(request).invitations.rsvp_view(_link_token(request)))
+
+
+async def rsvp_answer(request: Request) -> Response:
+    b = await body(request, schemas.RsvpAnswer)
+    return json(await service(request).invitations.answer(_link_token(request), b.answer))
+
+
+async def calendar_feed(request: Request) -> Response:
+    ics = await service(request).invitations.feed(_link_token(request))
+    return Response(
+        ics,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, max-age=300", "Content-Disposition": 'inline; filename="companion.ics"'},
+    )
+
+
+def _link_token(request: Request) -> str:
+    """The token of a personal link (RSVP, calendar feed): it is the credential, so a malformed one is not found."""
+    token = request.path_params.get("token", "")
+    if not isinstance(token, str) or not 1 <= len(token) <= 300:
+        raise NotFound("this link is not valid")
+    return token
 
 
 async def add_participants(request: Request) -> Response:
@@ -380,7 +431,58 @@ API: list[Operation] = [
         None,
         "The video platforms sessions run on, with capacity and features (built in, or COMPANION_PLATFORMS)",
     ),
-    Operation("GET", "/api/sessions/{session_id}", get_session, STAFF, None, "A session"),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}",
+        get_session,
+        STAFF,
+        None,
+        "A session, with its RSVP counts, mails given up and readiness",
+    ),
+    Operation(
+        "POST",
+        "/api/sessions/{session_id}/invitations",
+        send_invitations,
+        ADMIN,
+        schemas.Invite,
+        "Invite the roster and the instructor (those not yet invited); later than the lead time needs a reason",
+        query=schemas.InviteQuery,
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/invitations",
+        list_invitations,
+        STAFF,
+        None,
+        "Who is invited, their answer, and the state of their last mail",
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/reminders",
+        list_reminders,
+        STAFF,
+        None,
+        "Each reminder offset: when it is due, its state, how many got it",
+    ),
+    Operation(
+        "GET", "/api/rsvp/{token}", rsvp_details, PUBLIC, None, "The session an RSVP link is for, in the invitee's zone"
+    ),
+    Operation(
+        "POST",
+        "/rsvp/{token}",
+        rsvp_answer,
+        PUBLIC,
+        schemas.RsvpAnswer,
+        "Answer an invitation (the link is the credential)",
+    ),
+    Operation(
+        "GET",
+        "/calendar/{token}.ics",
+        calendar_feed,
+        PUBLIC,
+        None,
+        "A person's calendar feed (text/calendar) for calendar apps that subscribe",
+    ),
     Operation(
         "POST",
         "/api/sessions/{session_id}/participants",

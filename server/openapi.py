@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from server.api import API
@@ -35,6 +36,10 @@ ERROR = {
 }
 
 
+# Answers that are files rather than JSON, by the path's extension.
+_ANSWER_MEDIA = {"csv": "text/csv", "ics": "text/calendar"}
+
+
 def _plain(prop: dict[str, Any]) -> dict[str, Any]:
     """A query parameter's schema: the non-null branch of an optional one, without pydantic's title."""
     branches = [b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"]
@@ -56,7 +61,7 @@ def document() -> dict[str, Any]:
             op["security"] = [{"bearer": []}, {"session": []}]
             op["x-roles"] = sorted(roles)
             op["description"] = "Who may: " + ", ".join(sorted(roles))
-        params = [p.strip("{}") for p in path.split("/") if p.startswith("{")]
+        params = re.findall(r"\{(\w+)\}", path)
         if params:
             op["parameters"] = [
                 {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
@@ -78,7 +83,7 @@ def document() -> dict[str, Any]:
         if operation.media != "application/json":
             op["requestBody"] = {"required": True, "content": {operation.media: {"schema": {"type": "string"}}}}
         status, text = operation.answer
-        media = "text/csv" if path.endswith(".csv") else "application/json"
+        media = _ANSWER_MEDIA.get(path.rsplit(".", 1)[-1], "application/json")
         op["responses"] = {
             status: {
                 "description": text,

@@ -31,5 +31,6 @@ def routes() -> list[Route | Mount]:
         Route("/support/{session_id}", _page("support.html")),
         # Who may use it is the API's business: the page asks /api/me and says so (or sends to sign-in).
         Route("/schedule", _page("schedule.html")),
+        Route("/rsvp/{token}", _page("rsvp.html"), methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

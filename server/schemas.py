@@ -182,6 +182,14 @@ class Cancel(Body):
     reason: Reason
 
 
+class Invite(Body):
+    short_notice_reason: Reason | None = None
+
+
+class RsvpAnswer(Body):
+    answer: Literal["accepted", "tentative", "declined"]
+
+
 class Person(Body):
     name: Name
     email: Email
@@ -203,6 +211,10 @@ class SessionList(Query):
     to: Rfc3339 | None = None
     instructor_email: Email | None = None
     limit: Annotated[int, Field(ge=1, le=5000)] = 1000
+
+
+class InviteQuery(Query):
+    scope: Literal["this", "series"] = "this"
 
 
 class ScopeQuery(Query):

@@ -74,6 +74,7 @@ class JobRunner:
         self._handler_timeout_s = lease.total_seconds() * HANDLER_SHARE_OF_LEASE
         self._stopping = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._nudged = asyncio.Event()
         self._running = False
         self._failures = LogThrottle(log, FAILURE_LOG_S)
 
@@ -103,6 +104,10 @@ class JobRunner:
         if self._running:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopped.wait(), wait_s)
+
+    def wake(self) -> None:
+        """Look for due jobs now rather than at the next tick: this process has just queued some."""
+        self._nudged.set()
 
     async def run_once(self) -> int:
         """Claim one batch of due jobs, run them side by side, mark each; answers how many were claimed."""
@@ -157,8 +162,18 @@ class JobRunner:
         return "done", ""
 
     async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+        """Wait `seconds`, or until stopped or woken."""
+        if self._nudged.is_set():
+            self._nudged.clear()
+            return
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        nudged = asyncio.ensure_future(self._nudged.wait())
+        try:
+            await asyncio.wait((stopping, nudged), timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            nudged.cancel()
+        self._nudged.clear()
 
 
 def _named(job: Job) -> tuple[str, int, str, int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core import attendance, lifecycle, payloads, timeline
 from core.errors import NotFound
@@ -17,6 +18,7 @@ from core.model import Actor, Member, SessionState
 from persistence.identity import new_id
 from persistence.repos import attendance as attendance_repo
 from persistence.repos import connections, roster
+from service.invitations import Invitations
 from service.lifecycle import attendance_rows
 from service.unit import Unit
 
@@ -34,8 +36,9 @@ CHECKIN_WARNING = RateLimitItemPerMinute(1, 5)
 
 
 class Roster:
-    def __init__(self, unit: Unit, limiter: MovingWindowRateLimiter) -> None:
+    def __init__(self, unit: Unit, limiter: MovingWindowRateLimiter, invitations: Invitations) -> None:
         self._u = unit
+        self._invitations = invitations  # someone added after invitations went out is invited at once
         self._limiter = limiter
 
     async def add(self, session_id: str, people: Sequence[tuple[str, str, str | None]]) -> list[Member]:
@@ -44,10 +47,13 @@ class Roster:
         async with self._u.session(session_id) as s:
             lifecycle.require_open(s)
             ids = (new_id() for _ in people)
-            added: list[Member] = await self._u.write_now(
-                session_id,
-                lambda db: roster.add_participants(db, session_id=session_id, people=people, new_ids=ids, now=now),
-            )
+
+            async def op(db: DbSession) -> list[Member]:
+                new = await roster.add_participants(db, session_id=session_id, people=people, new_ids=ids, now=now)
+                await self._invitations.on_added(db, s, new, now)
+                return new
+
+            added: list[Member] = await self._u.write_now(session_id, op)
             for m in added:
                 known = await store.member(session_id, m.id)
                 await store.set_member(session_id, replace(known, name=m.name) if known else m)

@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core import lifecycle, scheduling, suggest
 from core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from core.invitations import agenda_text
 from core.model import Actor, Emit, SessionState, iso, room_token
 from core.platforms import Platform
 from core.schedule import Recurrence, conflicts, self_overlaps, series, zone
 from core.video import Meeting, MeetingSpec, Occurrence, ProviderError, VideoProvider
 from persistence.identity import new_id
 from persistence.repos import audit, roster, sessions
+from service.invitations import Invitations
 from service.unit import Unit
 
 log = logging.getLogger("companion.scheduling")
@@ -37,9 +39,14 @@ LIST_LIMIT_MAX = 5000
 
 class Scheduling:
     def __init__(
-        self, unit: Unit, catalogue: tuple[Platform, ...], video: Callable[[str | None], VideoProvider]
+        self,
+        unit: Unit,
+        catalogue: tuple[Platform, ...],
+        video: Callable[[str | None], VideoProvider],
+        invitations: Invitations,
     ) -> None:
         self._u = unit
+        self._invitations = invitations  # what a change mails, and the reminders, written in the same transaction
         self._catalogue = catalogue
         self._video = video  # the provider that books meetings on a platform (the manual link by default)
 
@@ -77,6 +84,7 @@ class Scheduling:
 
             async def op(db: DbSession) -> None:
                 await sessions.create_sessions(db, states=planned, now=now)
+                await self._invitations.on_created(db, planned, now)
                 if overridden:
                     await _audit_each(
                         db, actor, "override", planned, now, {"reason": override_reason, "overridden": overridden}
@@ -134,6 +142,9 @@ class Scheduling:
 
             async def op(db: DbSession) -> None:
                 await sessions.save_sessions(db, states=changed)
+                await self._invitations.on_changed(
+                    db, list(zip(group, changed, strict=True)), now, new_series=following and len(group) > 1
+                )
                 if overridden:
                     detail = {"reason": override_reason, "overridden": overridden, "changed": sorted(changes)}
                     await _audit_each(db, actor, "override", changed, now, detail)
@@ -169,6 +180,7 @@ class Scheduling:
 
             async def op(db: DbSession) -> None:
                 await sessions.save_sessions(db, states=cancelled)
+                await self._invitations.on_cancelled(db, cancelled, now, following=following)
                 await _audit_each(db, actor, "cancel", cancelled, now, {"reason": reason})
 
             if cancelled:
@@ -197,7 +209,9 @@ class Scheduling:
         rows = await self._u.read(
             sessions.list_sessions, start=start, end=end, instructor_email=instructor_email, limit=limit + 1
         )
-        return [{**s.public(), "participants": n} for s, n in rows[:limit]], len(rows) > limit
+        shown = rows[:limit]
+        summaries = await self._invitations.summaries([s for s, _ in shown])
+        return [{**s.public(), "participants": n, **summaries[s.id]} for s, n in shown], len(rows) > limit
 
     async def warnings(self, session: SessionState) -> dict[str, list[dict[str, Any]]]:
         """For each email on the roster (lower-cased), the other sessions of theirs this one overlaps."""
@@ -221,10 +235,15 @@ class Scheduling:
         async with self._u.session(session_id) as s:
             if s.status == "closed":
                 raise Conflict("the session is closed: its attendance sheet is kept as it was")
-            removed = await self._u.write_now(
-                session_id,
-                lambda db: roster.remove_participant(db, session_id=session_id, participant_id=participant_id),
-            )
+            now = self._u.now()
+
+            async def op(db: DbSession) -> Any:
+                gone = await roster.remove_participant(db, session_id=session_id, participant_id=participant_id)
+                if gone is not None:
+                    await self._invitations.on_removed(db, session_id, participant_id, now)
+                return gone
+
+            removed = await self._u.write_now(session_id, op)
             if removed is None:
                 raise NotFound("no such participant in this session")
             await store.remove_member(session_id, participant_id)
@@ -359,7 +378,7 @@ class Scheduling:
             topic=first.topic,
             timezone=first.timezone,
             occurrences=tuple(Occurrence(s.starts_at, s.duration_minutes) for s in planned),
-            agenda=_agenda_text(first.agenda),
+            agenda=agenda_text(first.agenda),
             weekly_days=rec.byday if rec else (),
         )
         try:
@@ -394,7 +413,7 @@ class Scheduling:
                     Occurrence(new.starts_at, new.duration_minutes),
                     topic=new.topic,
                     timezone=new.timezone,
-                    agenda=_agenda_text(new.agenda),
+                    agenda=agenda_text(new.agenda),
                 )
             except ProviderError as e:
                 for p, s in reversed(done):
@@ -404,7 +423,7 @@ class Scheduling:
                             Occurrence(s.starts_at, s.duration_minutes),
                             topic=s.topic,
                             timezone=s.timezone,
-                            agenda=_agenda_text(s.agenda),
+                            agenda=agenda_text(s.agenda),
                         )
                     except ProviderError as undo:
                         log.warning("a meeting moved for a change that was refused is left moved: %s", undo)
@@ -457,11 +476,3 @@ def _meeting_of(s: SessionState) -> Meeting | None:
     if s.meeting_provider is None:
         return None
     return Meeting(s.meeting_provider, s.meeting_id, s.meeting_occurrence_id, s.join_url)
-
-
-def _agenda_text(agenda: Any) -> str | None:
-    """The agenda as the text a meeting invitation shows (a list: one line an item)."""
-    if agenda is None or isinstance(agenda, str):
-        return agenda
-    lines = [a if isinstance(a, str) else " ".join(str(v) for v in a.values() if v is not None) for a in agenda]
-    return "\n".join(lines)

@@ -19,10 +19,12 @@ from core.settings import Settings
 from core.video import VideoProvider
 from persistence.db import ping_database
 from persistence.live.base import LiveStore
-from service import views
+from service import invitations, views
 from service.access import Access
 from service.chat import Chat
 from service.help import Help
+from service.invitations import Invitations, Transport
+from service.jobs import JobRunner
 from service.lifecycle import Lifecycle
 from service.loops import Loops
 from service.pings import Pings
@@ -31,6 +33,7 @@ from service.publish import Publisher, Sink
 from service.records import Records
 from service.roster import Roster
 from service.scheduling import Scheduling
+from service.smtp import LogTransport, SmtpTransport
 from service.ticker import Ticker
 from service.unit import Unit
 from video import provider_for
@@ -49,6 +52,7 @@ class Service:
         store: LiveStore,
         clock: Clock | None = None,
         video: Callable[[str | None], VideoProvider] | None = None,
+        mail: Transport | None = None,
     ) -> None:
         self.settings = settings
         # One clock for every action, the ticker and the views (tests hand in a fake one).
@@ -69,7 +73,6 @@ class Service:
         # reach: counted in the live store.
         limiter = MovingWindowRateLimiter(store.rate_storage())
         self.lifecycle = Lifecycle(self.unit)
-        self.roster = Roster(self.unit, limiter)
         self.presence = Presence(self.unit)
         self.pings = Pings(self.unit)
         self.help = Help(self.unit)
@@ -79,9 +82,30 @@ class Service:
         # Each platform's meetings are booked through its API when one is configured (COMPANION_ZOOM_*,
         # COMPANION_MSGRAPH_*), else through the manual link: tests may hand in their own.
         configured = video_providers(settings)
+        # Invitations and reminders are mailed by the job runner, over SMTP when COMPANION_SMTP_URL is set
+        # (else written to the log): tests may hand in their own transport.
+        transport = mail or (SmtpTransport(settings.smtp_url) if settings.smtp_url else LogTransport())
+        self.invitations = Invitations(self.unit, settings, transport)
         self.scheduling = Scheduling(
-            self.unit, settings.platforms, video or (lambda platform: provider_for(configured, platform or ""))
+            self.unit,
+            settings.platforms,
+            video or (lambda platform: provider_for(configured, platform or "")),
+            self.invitations,
         )
+        self.roster = Roster(self.unit, limiter, self.invitations)
+        self.jobs = JobRunner(
+            sessionmaker,
+            self.clock,
+            {
+                invitations.MAIL: self.invitations.send_mail,
+                invitations.REMINDER: self.invitations.run_reminder,
+                invitations.REMINDER_MAIL: self.invitations.send_reminder,
+            },
+            every_s=settings.jobs_every_s,
+            batch=settings.jobs_batch,
+            lease=timedelta(seconds=settings.jobs_lease_s),
+        )
+        self.invitations.wake = self.jobs.wake
         self.ticker = Ticker(
             self.unit,
             self.lifecycle,
@@ -102,7 +126,10 @@ class Service:
         """The `session:state` snapshot for this actor, as it stands now."""
         state = await self.unit.ensure_loaded(session_id)
         last_seq = await self.store.chat_last_seq(session_id)
-        return await views.session_state(self.store, actor, state, last_seq, self.clock.now())
+        snapshot = await views.session_state(self.store, actor, state, last_seq, self.clock.now())
+        if actor.role == "participant" and actor.email:
+            snapshot["me"]["calendar_url"] = self.invitations.calendar_url(actor.email)  # "Add to calendar"
+        return snapshot
 
     # ------------------------------------------------------------ lifespan
 
@@ -115,11 +142,14 @@ class Service:
         self.loops.spawn("emitter", self.publisher.emit_forever)
         self.loops.spawn("batcher", self.publisher.batch_forever)
         self.loops.spawn("ticker", self.ticker.run)
+        self.loops.spawn("jobs", self.jobs.run)
 
     async def quiesce(self) -> None:
         """Stop ticking and batching, end this process's sockets in one write, commit what was acknowledged."""
         self.loops.report_dead()
         await self.loops.cancel("ticker", "batcher")
+        await self.jobs.stop()  # the mails of the batch in hand are sent and marked, or left to their lease
+        await self.loops.cancel("jobs")
         await self.presence.end_mine(self.clock.now())
         await self.writer.stop()
 

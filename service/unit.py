@@ -52,6 +52,10 @@ class Unit:
         # lock order and the publisher sends in commit order, so writes can group.
         self._ordered = ordered_publish
 
+    def sessions(self) -> DbSession:
+        """A database session of its own, for reads of several statements and the job runner's own transactions."""
+        return self._db()
+
     def now(self) -> datetime:
         return self.clock.now()
 

@@ -254,6 +254,7 @@ PAGES = {
     ("GET", "/join/{session_id}"),
     ("GET", "/dashboard/{session_id}"),
     ("GET", "/support/{session_id}"),
+    ("GET", "/rsvp/{token}"),
     ("GET", "/static"),
 }
 
@@ -333,6 +334,7 @@ async def test_every_documented_operation_is_answered_by_the_server(server: Serv
         "passkey_id": "pk-none",
         "email": "nobody@example.org",
         "participant_id": "nobody",
+        "token": "rsv_nobody_nomac",
     }
     # Closing and revoking last: what they change must not change the answers of the others.
     order = sorted(operations(doc), key=lambda o: (o[0].endswith("/close") or "{token_id}" in o[0], o[0], o[1]))

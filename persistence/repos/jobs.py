@@ -40,29 +40,38 @@ async def schedule(
     due_at: datetime,
     payload: dict[str, Any],
     now: datetime,
+    revive: bool = False,
 ) -> bool:
-    """Add a pending job unless one with its key exists (in whatever state); answers whether it was added."""
+    """Add a pending job unless one with its key exists (in whatever state); answers whether it was added.
+
+    With `revive`, a job of that key that was cancelled is pending again, due at `due_at` (a session moved
+    back to a time it had before: its reminder is wanted again).
+    """
     insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else pg_insert
-    stmt = (
-        insert(_jobs)
-        .values(
-            kind=kind,
-            key=key,
-            session_id=session_id,
-            state="pending",
-            due_at=due_at,
-            lease_until=None,
-            attempts=0,
-            last_error=None,
-            payload=payload,
-            created_at=now,
-            updated_at=now,
-            done_at=None,
-        )
-        .on_conflict_do_nothing(index_elements=[_jobs.c.key])
-        .returning(_jobs.c.id)
+    stmt = insert(_jobs).values(
+        kind=kind,
+        key=key,
+        session_id=session_id,
+        state="pending",
+        due_at=due_at,
+        lease_until=None,
+        attempts=0,
+        last_error=None,
+        payload=payload,
+        created_at=now,
+        updated_at=now,
+        done_at=None,
     )
-    return (await db.execute(stmt)).first() is not None
+    if revive:
+        ins = stmt.on_conflict_do_update(
+            index_elements=[_jobs.c.key],
+            set_={"state": "pending", "due_at": due_at, "attempts": 0, "last_error": None, "updated_at": now},
+            where=_jobs.c.state == "cancelled",
+        )
+        return (await db.execute(ins.returning(_jobs.c.id))).first() is not None
+    return (
+        await db.execute(stmt.on_conflict_do_nothing(index_elements=[_jobs.c.key]).returning(_jobs.c.id))
+    ).first() is not None
 
 
 async def reschedule(db: DbSession, *, session_id: str, kind: str, due_for: DueFor, now: datetime) -> int:
