@@ -18,6 +18,7 @@ import pytest
 
 from tests.clock import FakeClock
 from tests.clocked import clock_at_now, clocked_server
+from tests.fakes.smtp import smtp_server  # noqa: F401 (a fixture: a real SMTP server)
 from tests.services import Postgres, RedisServer
 from tests.support import Class, Server, running_server
 
