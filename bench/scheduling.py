@@ -62,12 +62,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.clock import SystemClock
 from core.model import SessionState
 from core.schedule import MAX_OCCURRENCES, Booking, Recurrence, conflicts, occurrences, recurrence, series, zone
+from core.settings import Settings
 from persistence.db import create_engine, migrate, sessionmaker
 from persistence.live.memory import MemoryLiveStore
 from persistence.models import Participant
 from persistence.repos import sessions
+from service.invitations import Invitations
 from service.publish import Publisher
 from service.scheduling import Scheduling
+from service.smtp import LogTransport
 from service.unit import Unit
 from video import MANUAL
 
@@ -255,7 +258,8 @@ def scheduling_service(engine: AsyncEngine) -> Scheduling:
         publisher=Publisher(store, clock),
         ordered_publish=False,
     )
-    return Scheduling(unit, (), lambda _platform: MANUAL)
+    settings = Settings(database_url="bench", secret_key="bench-" * 8, public_url="http://127.0.0.1")
+    return Scheduling(unit, (), lambda _platform: MANUAL, Invitations(unit, settings, LogTransport()))
 
 
 def new_series(rng: random.Random, term: Term) -> SessionState:

@@ -312,11 +312,8 @@ async def test_the_calendar_feed_lists_a_persons_sessions(srv: Server, clock: Fa
 # ---------------------------------------------------------------- a series invited as one event
 
 
-async def test_a_series_is_one_vevent_and_one_occurrence_changes_by_an_override(
-    srv: Server, clock: FakeClock, smtp_server: FakeSmtp
-) -> None:
-    start = datetime(2038, 3, 16, 9, 0, tzinfo=UTC)  # Berlin changes its clocks on the 28th
-    clock.set(start - timedelta(days=20))
+async def weekly(srv: Server, start: datetime) -> list[dict[str, Any]]:
+    """Four weekly sessions in Berlin from `start`."""
     body = {
         "topic": "Weekly",
         "instructor_email": "teacher@example.org",
@@ -327,7 +324,15 @@ async def test_a_series_is_one_vevent_and_one_occurrence_changes_by_an_override(
     }
     r = await srv.api("POST", "/api/sessions", body)
     assert r.status_code == 201, r.text
-    occurrences = r.json()["sessions"]
+    return list(r.json()["sessions"])
+
+
+async def test_a_series_is_one_vevent_and_one_occurrence_changes_by_an_override(
+    srv: Server, clock: FakeClock, smtp_server: FakeSmtp
+) -> None:
+    start = datetime(2038, 3, 16, 9, 0, tzinfo=UTC)  # Berlin changes its clocks on the 28th
+    clock.set(start - timedelta(days=20))
+    occurrences = await weekly(srv, start)
     for o in occurrences:
         await roster(srv, o["id"], [("Ana", "ana@example.org", None)])
     assert (await invite(srv, occurrences[0]["id"], scope="series"))["sent"] == 2
@@ -365,15 +370,7 @@ async def test_scope_following_ends_the_old_rrule_and_invites_the_new_series(
 ) -> None:
     start = datetime(2038, 5, 4, 9, 0, tzinfo=UTC)
     clock.set(start - timedelta(days=20))
-    body = {
-        "topic": "Weekly",
-        "instructor_email": "teacher@example.org",
-        "starts_at": start.isoformat(),
-        "duration_minutes": 60,
-        "timezone": "Europe/Berlin",
-        "recurrence": {"freq": "weekly", "count": 4},
-    }
-    occurrences = (await srv.api("POST", "/api/sessions", body)).json()["sessions"]
+    occurrences = await weekly(srv, start)
     await invite(srv, occurrences[0]["id"], scope="series")
     (first,) = await mails(smtp_server, 1)
     old_uid = str(the_event(calendar_of(first))["UID"])
