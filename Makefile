@@ -58,10 +58,12 @@ clean:
 	rm -rf $(VENV) var .pytest_cache
 
 # The four pages first: the dashboard's own shots (1280x800, 480x900) then replace its full-page one;
-# then the schedule and the staff home's upcoming sessions (1280x800 and 360x800).
+# then the schedule and the staff home's upcoming sessions (1280x800 and 360x800); then invitations.
 screenshots: $(STAMP)
 	COMPANION_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_browser_pages.py -k four_pages
 	COMPANION_SCREENSHOTS=docs COMPANION_TEST_CONFIGS=sqlite $(BIN)/python -m pytest -q \
 	  tests/test_browser_dashboard.py tests/test_browser_edges.py -k "first_screen or rough_edges or share or presence"
 	COMPANION_SCREENSHOTS=docs COMPANION_TEST_CONFIGS=sqlite $(BIN)/python -m pytest -q \
 	  tests/test_browser_schedule.py -k screenshots
+	COMPANION_SCREENSHOTS=docs COMPANION_TEST_CONFIGS=sqlite $(BIN)/python -m pytest -q \
+	  tests/test_browser_invitations.py -k "short_notice or answers_live or reminder"

@@ -347,10 +347,12 @@ class Invitations:
     def _reminder_key(self, s: SessionState, offset: Offset) -> str:
         return job_key(REMINDER, s.id, "*", f"{offset.text}@{iso(s.starts_at)}")
 
-    async def _schedule_reminders(self, db: DbSession, s: SessionState, now: datetime) -> None:
+    async def _schedule_reminders(self, db: DbSession, s: SessionState, now: datetime) -> int:
+        """Schedule the session's reminders still ahead; answers how many were not there yet."""
         lengths = rules.reminders_to_schedule(now, s.starts_at, [o.length for o in self._offsets])
+        added = 0
         for offset in (o for o in self._offsets if o.length in lengths):
-            await jobs.schedule(
+            added += await jobs.schedule(
                 db,
                 kind=REMINDER,
                 key=self._reminder_key(s, offset),
@@ -360,6 +362,29 @@ class Invitations:
                 now=now,
                 revive=True,
             )
+        return added
+
+    async def ensure_reminders(self, *, per_write: int = 500) -> int:
+        """At start: give every upcoming session the reminders of today's offsets; answers how many were added.
+
+        Sessions booked before reminders existed, or before the offsets were changed, get theirs; a
+        reminder of an offset no longer configured is skipped when it falls due (run_reminder). Each
+        key is unique, so processes starting together add each reminder once.
+        """
+        now = self._u.now()
+        upcoming = await self._u.read(sessions.scheduled_after, after=now)
+        added = 0
+        for at in range(0, len(upcoming), per_write):
+            chunk = upcoming[at : at + per_write]
+
+            async def op(db: DbSession, chunk: list[SessionState] = chunk) -> int:
+                return sum([await self._schedule_reminders(db, s, now) for s in chunk])
+
+            added += await self._u.submit(op)
+        if added:
+            log.info("scheduled %d reminders missing from upcoming sessions", added)
+            self.wake()
+        return added
 
     async def _move_reminders(self, db: DbSession, s: SessionState, now: datetime) -> None:
         """Rescheduling moves the reminders: those of the old start are cancelled, the new start's scheduled."""

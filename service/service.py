@@ -142,7 +142,11 @@ class Service:
         self.loops.spawn("emitter", self.publisher.emit_forever)
         self.loops.spawn("batcher", self.publisher.batch_forever)
         self.loops.spawn("ticker", self.ticker.run)
-        self.loops.spawn("jobs", self.jobs.run)
+        self.loops.spawn("jobs", self._jobs_forever)
+
+    async def _jobs_forever(self) -> None:
+        await self.invitations.ensure_reminders()  # sessions booked before reminders, or before the offsets changed
+        await self.jobs.run()
 
     async def quiesce(self) -> None:
         """Stop ticking and batching, end this process's sockets in one write, commit what was acknowledged."""

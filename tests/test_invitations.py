@@ -19,6 +19,7 @@ import pytest
 import recurring_ical_events
 from icalendar import Calendar
 
+from core.settings import parse_offsets
 from tests.clock import FakeClock
 from tests.clocked import clock_at_now, clocked_server
 from tests.fakes.smtp import FakeSmtp
@@ -497,3 +498,31 @@ async def test_rescheduling_moves_the_reminders_and_cancelling_cancels_them(
     clock.set(later - timedelta(minutes=30))
     await asyncio.sleep(0.5)
     assert smtp_server.messages() == []
+
+
+async def test_a_restart_gives_upcoming_sessions_the_reminders_configured_now(
+    tmp_path: Path, backing: dict[str, Any], clock: FakeClock, smtp_server: FakeSmtp
+) -> None:
+    """Sessions booked before reminders existed, or before COMPANION_REMINDERS changed, get them at start."""
+    common: dict[str, Any] = {
+        "ticker_seconds": 0.2,
+        "smtp_url": f"smtp://127.0.0.1:{smtp_server.port}",
+        "jobs_every_s": 0.05,
+        **backing,
+    }
+    async with clocked_server(tmp_path, clock, reminders=parse_offsets("24h"), **common) as first:
+        s = await first.session(starts_at=at(clock, days=2))
+        assert set(await reminders_of(first, s["id"])) == {"24h"}
+    async with clocked_server(tmp_path, clock, reminders=parse_offsets("24h,2h"), **common) as second:
+        for _ in range(100):
+            got = await reminders_of(second, s["id"])
+            if got["2h"]["state"] == "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert {k: v["state"] for k, v in got.items()} == {"24h": "pending", "2h": "pending"}
+        clock.set(datetime.fromisoformat(s["starts_at"]) - timedelta(minutes=90))
+        (mail,) = await mails(smtp_server, 1)  # the 2h one to the instructor; the 24h one is skipped
+        assert to(mail) == "teacher@example.org"
+        await asyncio.sleep(0.3)
+        got = await reminders_of(second, s["id"])
+        assert {k: v["state"] for k, v in got.items()} == {"24h": "skipped", "2h": "sent"}

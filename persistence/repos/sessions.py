@@ -163,6 +163,16 @@ async def series_from(db: DbSession, *, series_id: str, starts_at: datetime) -> 
     return [_session_state(r) for r in rows]
 
 
+async def scheduled_after(db: DbSession, *, after: datetime) -> list[SessionState]:
+    """The scheduled sessions that start after `after`, in start order."""
+    rows = await db.scalars(
+        select(LiveSession)
+        .where(LiveSession.status == "scheduled", LiveSession.starts_at > after)
+        .order_by(LiveSession.starts_at, LiveSession.id)
+    )
+    return [_session_state(r) for r in rows]
+
+
 async def roster_size(db: DbSession, *, session_id: str) -> int:
     return await db.scalar(select(func.count()).where(Participant.session_id == session_id)) or 0
 

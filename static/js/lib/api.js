@@ -4,6 +4,7 @@
  */
 
 import { h } from './dom.js';
+import { call, whoAmI } from '../signin/http.js';
 
 export function createApi({ token }) {
   async function request(path, accept) {
@@ -23,7 +24,24 @@ export function createApi({ token }) {
     return response;
   }
 
+  let signedIn = null; // with the cookie, a change needs the session's CSRF token: read once from /api/me
+
   return {
+    /**
+     * Call the API with a JSON body (signin/http.js's call): answers the JSON, throws its ApiError
+     * (status, code and the whole error object as `details`) when refused.
+     */
+    async send(method, path, body) {
+      if (token) return call(method, path, body, { bearer: token });
+      if (method !== 'GET') {
+        signedIn ||= whoAmI().catch((err) => {
+          signedIn = null;
+          throw err;
+        });
+        await signedIn;
+      }
+      return call(method, path, body);
+    },
     /** GET a JSON document; throws an Error with the server's message on failure. */
     async getJson(path) {
       return (await request(path, 'application/json')).json();

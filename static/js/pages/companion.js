@@ -1,6 +1,9 @@
-/** The participant's companion tab: countdown, check-in, pings, help and the backup chat. */
+/**
+ * The participant's companion tab: countdown, check-in, pings, help and the backup chat; "Add to
+ * calendar" (their personal calendar feed) and the reminders that arrive while it is open.
+ */
 
-import { byId, setText } from '../lib/dom.js';
+import { byId, setText, show } from '../lib/dom.js';
 import { createDispatcher } from '../lib/dispatcher.js';
 import { runPage, startPage } from '../lib/page.js';
 import { createSessionState } from '../session/session-state.js';
@@ -72,6 +75,19 @@ function main(page) {
     endView.render();
   }
 
+  function renderCalendar() {
+    const url = state.me?.calendar_url;
+    if (url) byId('calendar-link').href = url;
+    show(byId('calendar'), Boolean(url) && !state.isClosed);
+  }
+
+  const startsAt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+  function remind(event) {
+    const note = byId('reminder-note');
+    setText(note, `Reminder: the class starts at ${startsAt.format(Date.parse(event.starts_at))}.`);
+    show(note, true);
+  }
+
   const { dispatch } = createDispatcher({
     'session:state': {
       update(snapshot) {
@@ -82,17 +98,19 @@ function main(page) {
       render() {
         setText(byId('whoami'), state.me?.name ? `Signed in as ${state.me.name}` : '');
         renderSession();
+        renderCalendar();
         banner.render(state.platform);
         pingCards.render();
       },
     },
-    session: { update: (session) => state.applySession(session), render: renderSession },
+    session: { update: (session) => state.applySession(session), render: () => { renderSession(); renderCalendar(); } },
     platform: { update: (platform) => state.applyPlatform(platform), render: () => banner.render(state.platform) },
     ping: { update: (ping) => pings.add(ping), render: () => pingCards.render() },
     'ping:closed': { update: (event) => pings.close(event.ping_id), render: () => pingCards.render() },
     'ping:shared': { update: (event) => pings.share(event), render: () => sharedResults.render() },
     'help:ticket': { update: (ticket) => help.apply(ticket), render: () => helpView.render() },
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
+    reminder: { update: () => {}, render: remind },
   });
 
   ticker.add(countdownView.tick);

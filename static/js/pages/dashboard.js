@@ -36,6 +36,7 @@ import { createQueueState } from '../staff/queue-state.js';
 import { createQueueView } from '../staff/queue-view.js';
 import { createAttendanceReport } from '../staff/attendance-report.js';
 import { createChatLog } from '../staff/chat-log.js';
+import { createInvitationsPanel } from '../invite/invitations-panel.js';
 import {
   dropNotice, droppedOut, helpNotices, lostNotice, mentionNotice, mentionsMe, titleWithCount,
 } from '../staff/notice-rules.js';
@@ -240,6 +241,21 @@ function main(page) {
     { api, sessionId, notices },
   );
 
+  // Invitations: answers come live (`rsvp`); a problem (not ready, a mail given up) unfolds the panel once.
+  const invitationsFold = byId('invitations-fold');
+  let invitationsTold = false;
+  const invitations = createInvitationsPanel(byId('invitations'), {
+    request: api.send,
+    zone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    canSend: () => state.me?.role === 'admin',
+    titled: false,
+    onSummary: (text, problem) => {
+      setText(byId('invitations-summary'), text);
+      if (problem && !invitationsTold) invitationsFold.open = true;
+      invitationsTold ||= problem;
+    },
+  });
+
   function renderRoster() {
     rosterView.render();
     countsView.render(roster.counts(), state.status);
@@ -323,6 +339,7 @@ function main(page) {
         resultsView.render();
         renderQueue();
         chat.render();
+        if (state.me?.role !== 'participant') invitations.show({ id: sessionId }, { again: true });
       },
     },
     session: { update: (session) => state.applySession(session), render: renderSession },
@@ -348,6 +365,7 @@ function main(page) {
     },
     'help:queue': { update: (event) => { freshTickets = queue.replace(event.tickets); }, render: renderQueue },
     chat: { update: onChatMessage, render: () => { chat.render(); renderBadges(); } },
+    rsvp: { update: (event) => invitations.applyRsvp(event), render: () => {} },
   });
 
   const controls = createSessionControls(

@@ -9,6 +9,7 @@ import { call, whoAmI } from '../signin/http.js';
 import { send, sessionsBetween } from '../schedule/api.js';
 import { setUpCreateForm } from '../schedule/create-form.js';
 import { setUpDetails } from '../schedule/details-view.js';
+import { createInvitationsPanel } from '../invite/invitations-panel.js';
 import { setUpRoster } from '../schedule/roster-view.js';
 import { setUpSuggest } from '../schedule/suggest-view.js';
 import { renderWeek, weekTitle } from '../schedule/week-view.js';
@@ -27,6 +28,7 @@ const state = {
 
 let details;
 let roster;
+let invitations;
 let suggest;
 
 /** The week in the address (?week=any day of it), so a reload or a shared link shows the same week. */
@@ -63,7 +65,10 @@ async function loadWeek() {
   draw();
   suggest.sessions(state.sessions);
   const open = state.sessions.find((s) => s.id === state.selected);
-  if (open) details.show(open);
+  if (open) {
+    details.show(open);
+    invitations.show(open);
+  }
 }
 
 function draw() {
@@ -82,6 +87,7 @@ function select(s, { focus = false } = {}) {
   draw();
   details.show(s, { focus });
   roster.show(s);
+  invitations.show(s, { again: true }); // answers come in while the page is open: read them on each opening
 }
 
 /** Open a session known only by id and start (a conflict named in a refusal): go to its week, then show it. */
@@ -100,6 +106,7 @@ async function afterChange(changed, message) {
   const s = state.sessions.find((x) => x.id === changed.id) || { ...changed, participants: undefined };
   details.show(s);
   roster.show(s);
+  invitations.show(s, { again: true });
 }
 
 async function main() {
@@ -167,8 +174,15 @@ async function main() {
         s.participants = count;
         draw();
         details.show(s);
+        invitations.show(s, { again: true }); // added people are invited at once when invitations went out
       }
     },
+  });
+  invitations = createInvitationsPanel(byId('invitations'), {
+    request: (method, path, body) => send(method, path, { json: body }),
+    zone: state.zone,
+    canSend: () => true, // this page is the administrators'
+    onSent: () => loadWeek(), // the week's "Not ready" marks
   });
   suggest = setUpSuggest({ viewerZone: state.zone, onUse: (slot) => create.fill(slot) });
 

@@ -57,6 +57,8 @@ function sessionButton(s, zone, selected, fresh, onSelect) {
     h('span', { class: 'week-session-meta', text: people(s.participants ?? 0) }),
     ' ',
     h('span', { class: 'status-badge week-session-status', 'data-status': s.status, text: statusText(s.status) }),
+    s.not_ready?.length > 0 && ' ',
+    s.not_ready?.length > 0 && h('span', { class: 'status-badge week-session-ready', 'data-ready': 'no', text: 'Not ready' }),
   ]);
 }
 

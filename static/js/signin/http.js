@@ -24,11 +24,13 @@ export class ApiError extends Error {
 }
 
 /**
- * Call the API: `body` goes as JSON, or `bytes` (a file's) with `contentType`. Answers the JSON body
+ * Call the API: `body` goes as JSON, or `bytes` (a file's) with `contentType`; `bearer`: a page's token
+ * instead of the session cookie. Answers the JSON body
  * (null for 204); throws ApiError with the server's message when refused.
  */
-export async function call(method, path, body, { bytes, contentType } = {}) {
+export async function call(method, path, body, { bytes, contentType, bearer } = {}) {
   const headers = { Accept: 'application/json' };
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let payload;
   if (bytes !== undefined) {
     headers['Content-Type'] = contentType;
