@@ -160,6 +160,15 @@ class Settings:
     jobs_batch: int = 200
     # How long a claimed job is held before another process may take it (core.jobs.LEASE); shorter in tests.
     jobs_lease_s: float = 300.0
+    # Materials (contract part 2, Preparation): where their bytes are kept (None: DATA_DIR/files, which
+    # is ./var/files by default), and the largest accepted.
+    storage_dir: Path | None = None
+    max_upload_bytes: int = 50 * 1024 * 1024
+
+    @property
+    def files_dir(self) -> Path:
+        """Where uploaded materials (and later the session records) are kept."""
+        return self.storage_dir or self.data_dir / "files"
 
     @property
     def is_sqlite(self) -> bool:
@@ -222,7 +231,19 @@ class Settings:
             reminders=_offsets_setting(env.get("COMPANION_REMINDERS") or "24h,1h"),
             jobs_every_s=float(env.get("COMPANION_JOBS_EVERY_S", "1.0")),
             jobs_lease_s=float(env.get("COMPANION_JOBS_LEASE_S", "300")),
+            storage_dir=Path(env["COMPANION_STORAGE_DIR"]) if env.get("COMPANION_STORAGE_DIR") else None,
+            max_upload_bytes=_megabytes("COMPANION_MAX_UPLOAD_MB", env.get("COMPANION_MAX_UPLOAD_MB") or "50"),
         )
+
+
+def _megabytes(name: str, text: str) -> int:
+    try:
+        mb = float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of megabytes, like 50") from None
+    if not 0 < mb <= 10_000:
+        raise SettingsError(f"{name} must be between 0 and 10000 megabytes")
+    return int(mb * 1024 * 1024)
 
 
 def _platforms(path: str | None) -> tuple[Platform, ...]:

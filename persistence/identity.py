@@ -19,6 +19,7 @@ STAFF_PREFIX = "cmp"
 PARTICIPANT_PREFIX = "cpt"
 RSVP_PREFIX = "rsv"
 CALENDAR_PREFIX = "cal"
+MATERIAL_PREFIX = "mat"
 # Every token the server makes is hex and URL-safe base64 joined by "_" and ".": anything else is
 # refused before it is compared or looked up (PostgreSQL refuses a NUL; compare_digest non-ASCII).
 _TOKEN = re.compile(r"^[A-Za-z0-9_.-]{1,300}$")
@@ -78,6 +79,25 @@ def calendar_token(key: str, email: str) -> str:
     address = base64.urlsafe_b64encode(email.lower().encode()).decode().rstrip("=")
     # Dots between the parts: URL-safe base64 has "_" and "-" but never ".".
     return f"{CALENDAR_PREFIX}.{address}.{tokens.sign(key.encode(), f'calendar:{email.lower()}', size=18)}"
+
+
+def material_token(key: str, material_id: str, recipient: str) -> str:
+    """A personal download link's token: one material for one recipient (a participant's id, or "instructor")."""
+    mac = tokens.sign(key.encode(), f"material:{material_id}:{recipient}", size=18)
+    return f"{MATERIAL_PREFIX}.{material_id}.{recipient}.{mac}"
+
+
+def parse_material_token(token: str, key: str) -> tuple[str, str] | None:
+    """(material id, recipient) of a download token; None when it is not one the server signed."""
+    parts = token.split(".")
+    if len(parts) != 4 or parts[0] != MATERIAL_PREFIX or _TOKEN.fullmatch(token) is None:
+        return None
+    _, material_id, recipient, mac = parts
+    if not (material_id and recipient and mac):
+        return None
+    if not tokens.signature_matches(key.encode(), f"material:{material_id}:{recipient}", mac, size=18):
+        return None
+    return material_id, recipient
 
 
 def parse_calendar_token(token: str, key: str) -> str | None:

@@ -418,3 +418,39 @@ class InvitationRecord(Base):
     rsvp: Mapped[str] = mapped_column(String(20), default="needs-action")
     rsvp_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
+
+
+# ---------------------------------------------------------------- preparation (contract part 2, SOP 3)
+
+
+class MaterialRecord(Base):
+    """A file or a link shared with a session. A file's bytes are in the file store under `sha256`
+    (persistence/files.py): two materials with the same bytes share them, and deleting one keeps them
+    while the other refers to them."""
+
+    __tablename__ = "materials"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    content_type: Mapped[str | None] = mapped_column(String(120))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class PlatformCheckRecord(Base):
+    """A run-through of a session's platform: each feature ok, failed or n/a, with notes, who and when."""
+
+    __tablename__ = "platform_checks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    checks: Mapped[dict[str, Any]]
+    notes: Mapped[str | None] = mapped_column(Text)
+    by_name: Mapped[str] = mapped_column(String(200))
+    by_role: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]

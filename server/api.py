@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import date, time
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from core import rostercsv
 from core.attendance import new_code_secret
 from core.errors import Invalid, NotFound
+from core.materials import Material
 from core.model import SessionState
 from core.schedule import recurrence
 from core.sheet import csv_text
 from persistence.identity import new_id
-from server import schemas
+from server import schemas, uploads
 from server.jsonresponse import json
-from server.routes import ADMIN, CONDUCT, PUBLIC, STAFF, Operation, body, caller, path_id, query, raw_body, service
+from server.routes import (
+    ADMIN,
+    CONDUCT,
+    IN_SESSION,
+    PUBLIC,
+    STAFF,
+    Operation,
+    body,
+    caller,
+    path_id,
+    query,
+    raw_body,
+    service,
+)
 from server.routes import routes as routes_of
 
 
@@ -138,6 +154,78 @@ async def get_session(request: Request) -> Response:
     state = await session_for(request)
     summary = await service(request).invitations.summaries([state])
     return json({**state.public(), **summary[state.id]})
+
+
+# ---------------------------------------------------------------- preparation: materials, run-through, readiness
+
+
+async def add_material(request: Request) -> Response:
+    state = await session_for(request)
+    prep = service(request).preparation
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
+        b = await body(request, schemas.MaterialLink)
+        made = await prep.add_link(caller(request), state, b.title, b.url)
+    else:
+        upload = await uploads.receive(request, prep.begin_upload, prep.max_upload)
+        assert upload.writing is not None  # receive refuses an upload without a file
+        made = await prep.add_file(caller(request), state, upload.writing, upload.filename or "", upload.title)
+    return json(prep.public(made, None), 201)
+
+
+async def list_materials(request: Request) -> Response:
+    state = await session_for(request)
+    return json({"materials": await service(request).preparation.listing(caller(request), state)})
+
+
+async def delete_material(request: Request) -> Response:
+    state = await session_for(request)
+    await service(request).preparation.delete(caller(request), state, path_id(request, "material_id"))
+    return Response(status_code=204)
+
+
+async def material_file(request: Request) -> Response:
+    state = await session_for(request)
+    m, chunks = await service(request).preparation.file(state, path_id(request, "material_id"))
+    return attachment(m, chunks)
+
+
+async def material_by_link(request: Request) -> Response:
+    m, chunks = await service(request).preparation.file_by_link(_link_token(request))
+    return attachment(m, chunks)
+
+
+def attachment(m: Material, chunks: AsyncIterator[bytes]) -> Response:
+    """A material's bytes as a download (RFC 6266: an ASCII name, and the real one in UTF-8)."""
+    name = m.filename or "material"
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return StreamingResponse(
+        chunks,
+        media_type=m.content_type or "application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}",
+            "Content-Length": str(m.size),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def record_platform_check(request: Request) -> Response:
+    state = await session_for(request)
+    b = await body(request, schemas.PlatformCheck)
+    checks = b.checks.model_dump()
+    pc = await service(request).preparation.platform_check(caller(request), state, checks, b.notes)
+    return json(pc.public(), 201)
+
+
+async def list_platform_checks(request: Request) -> Response:
+    state = await session_for(request)
+    found = await service(request).preparation.platform_checks(state)
+    return json({"platform_checks": [pc.public() for pc in found]})
+
+
+async def readiness(request: Request) -> Response:
+    state = await session_for(request)
+    return json(await service(request).preparation.readiness(state))
 
 
 # ---------------------------------------------------------------- invitations, RSVP, reminders
@@ -463,6 +551,75 @@ API: list[Operation] = [
         STAFF,
         None,
         "Each reminder offset: when it is due, its state, how many got it",
+    ),
+    Operation(
+        "POST",
+        "/api/sessions/{session_id}/materials",
+        add_material,
+        CONDUCT,
+        schemas.MaterialLink,
+        "Share a file (multipart/form-data: file, title?) or a link (JSON {title, url}); the file's type is read "
+        "from its content, and its bytes are kept by SHA-256",
+        answer=("201", "Shared"),
+        media="multipart/form-data",
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/materials",
+        list_materials,
+        IN_SESSION,
+        None,
+        "The session's materials (a participant's file links are personal and signed)",
+    ),
+    Operation(
+        "DELETE",
+        "/api/sessions/{session_id}/materials/{material_id}",
+        delete_material,
+        CONDUCT,
+        None,
+        "Stop sharing a material: it leaves the tab, its links stop working",
+        answer=("204", "Deleted"),
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/materials/{material_id}/file",
+        material_file,
+        IN_SESSION,
+        None,
+        "A file material's bytes, as an attachment",
+    ),
+    Operation(
+        "GET",
+        "/files/{token}",
+        material_by_link,
+        PUBLIC,
+        None,
+        "A file material by a personal link from a mail or the tab (the link is the credential)",
+    ),
+    Operation(
+        "POST",
+        "/api/sessions/{session_id}/platform-check",
+        record_platform_check,
+        STAFF,
+        schemas.PlatformCheck,
+        "Record a run-through of the platform: each feature ok, failed or n/a, with notes; who and when are kept",
+        answer=("201", "Recorded"),
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/platform-check",
+        list_platform_checks,
+        STAFF,
+        None,
+        "The session's run-throughs, the latest first",
+    ),
+    Operation(
+        "GET",
+        "/api/sessions/{session_id}/readiness",
+        readiness,
+        STAFF,
+        None,
+        "Whether the session is ready: roster, invitations, reminders, materials, platform check",
     ),
     Operation(
         "GET", "/api/rsvp/{token}", rsvp_details, PUBLIC, None, "The session an RSVP link is for, in the invitee's zone"

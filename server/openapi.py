@@ -80,10 +80,20 @@ def document() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
             }
-        if operation.media != "application/json":
+        if operation.media == "multipart/form-data":  # a file upload, or (with a model) JSON instead
+            op.setdefault("requestBody", {"required": True, "content": {}})["content"][operation.media] = {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}, "title": {"type": "string"}},
+                    "required": ["file"],
+                }
+            }
+        elif operation.media != "application/json":
             op["requestBody"] = {"required": True, "content": {operation.media: {"schema": {"type": "string"}}}}
         status, text = operation.answer
         media = _ANSWER_MEDIA.get(path.rsplit(".", 1)[-1], "application/json")
+        if path.endswith("/file") or path.startswith("/files/"):
+            media = "application/octet-stream"  # a material's bytes, as an attachment
         op["responses"] = {
             status: {
                 "description": text,
@@ -110,8 +120,11 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         if model is not None or "requestBody" in op:  # JSON bodies up to 1 MiB, a CSV file up to 5 MB
+            too_large = "Body over 1 MiB" if model is not None else "File over 5 MB"
+            if operation.media == "multipart/form-data":
+                too_large = "File over COMPANION_MAX_UPLOAD_MB (50 MB unless set), or JSON over 1 MiB"
             op["responses"]["413"] = {
-                "description": "Body over 1 MiB" if model is not None else "File over 5 MB",
+                "description": too_large,
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             }
         paths.setdefault(path, {})[method.lower()] = op

@@ -31,6 +31,7 @@ PUBLIC = None
 ADMIN = frozenset({"admin"})
 CONDUCT = frozenset({"admin", "instructor"})
 STAFF = frozenset({"admin", "instructor", "support"})
+IN_SESSION = STAFF | {"participant"}  # staff, and the session's own participants (session_of checks whose)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,6 +186,29 @@ class Invite(Body):
     short_notice_reason: Reason | None = None
 
 
+class MaterialLink(Body):
+    """A link shared as a material (a file comes as multipart/form-data instead)."""
+
+    title: Annotated[str, StringConstraints(max_length=300)]
+    url: Annotated[str, StringConstraints(max_length=2000)]
+
+
+Result = Literal["ok", "failed", "n/a"]
+
+
+class PlatformChecks(Body):
+    audio: Result
+    video: Result
+    screen_share: Result
+    breakout_rooms: Result
+    recording: Result
+
+
+class PlatformCheck(Body):
+    checks: PlatformChecks
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
 class RsvpAnswer(Body):
     answer: Literal["accepted", "tentative", "declined"]
 

@@ -74,6 +74,11 @@ class Invitations:
         # Set by the service once its job runner exists: queued jobs are looked for at once.
         self.wake: Callable[[], None] = lambda: None
 
+    @property
+    def lead(self) -> timedelta:
+        """COMPANION_INVITE_LEAD: invitations later than this before the start need a reason."""
+        return self._lead.length
+
     # ------------------------------------------------------------ inviting
 
     async def invite(self, actor: Actor, session_id: str, reason: str | None, *, series: bool) -> dict[str, int]:

@@ -18,8 +18,9 @@ from core.model import Actor
 from core.settings import Settings
 from core.video import VideoProvider
 from persistence.db import ping_database
+from persistence.files import LocalFiles
 from persistence.live.base import LiveStore
-from service import invitations, views
+from service import invitations, preparation, views
 from service.access import Access
 from service.chat import Chat
 from service.help import Help
@@ -28,6 +29,7 @@ from service.jobs import JobRunner
 from service.lifecycle import Lifecycle
 from service.loops import Loops
 from service.pings import Pings
+from service.preparation import Preparation
 from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
@@ -93,6 +95,7 @@ class Service:
             self.invitations,
         )
         self.roster = Roster(self.unit, limiter, self.invitations)
+        self.preparation = Preparation(self.unit, settings, LocalFiles(settings.files_dir), self.invitations)
         self.jobs = JobRunner(
             sessionmaker,
             self.clock,
@@ -100,6 +103,7 @@ class Service:
                 invitations.MAIL: self.invitations.send_mail,
                 invitations.REMINDER: self.invitations.run_reminder,
                 invitations.REMINDER_MAIL: self.invitations.send_reminder,
+                preparation.FILES_GC: self.preparation.collect,
             },
             every_s=settings.jobs_every_s,
             batch=settings.jobs_batch,
@@ -129,6 +133,7 @@ class Service:
         snapshot = await views.session_state(self.store, actor, state, last_seq, self.clock.now())
         if actor.role == "participant" and actor.email:
             snapshot["me"]["calendar_url"] = self.invitations.calendar_url(actor.email)  # "Add to calendar"
+        snapshot["materials"] = await self.preparation.listing(actor, state)
         return snapshot
 
     # ------------------------------------------------------------ lifespan

@@ -335,6 +335,7 @@ async def test_every_documented_operation_is_answered_by_the_server(server: Serv
         "email": "nobody@example.org",
         "participant_id": "nobody",
         "token": "rsv_nobody_nomac",
+        "material_id": "nomaterial",
     }
     # Closing and revoking last: what they change must not change the answers of the others.
     order = sorted(operations(doc), key=lambda o: (o[0].endswith("/close") or "{token_id}" in o[0], o[0], o[1]))
