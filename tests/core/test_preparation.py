@@ -178,3 +178,18 @@ def test_a_run_through_needs_every_feature_with_a_known_result() -> None:
             prep.check_run(bad, None)
     with pytest.raises(Invalid, match="notes"):
         prep.check_run(ALL_OK, "x" * 2001)
+
+
+def test_the_storage_settings_are_read_and_checked() -> None:
+    from pathlib import Path
+
+    from core.settings import Settings, SettingsError
+
+    base = {"COMPANION_DATA_DIR": "/srv/c", "COMPANION_SECRET_KEY": "k" * 40}
+    default = Settings.from_env(base)
+    assert default.files_dir == Path("/srv/c/files") and default.max_upload_bytes == 50 * 1024 * 1024
+    set_ = Settings.from_env({**base, "COMPANION_STORAGE_DIR": "/data/f", "COMPANION_MAX_UPLOAD_MB": "2.5"})
+    assert set_.files_dir == Path("/data/f") and set_.max_upload_bytes == int(2.5 * 1024 * 1024)
+    for bad in ("lots", "0", "-1", "20000"):
+        with pytest.raises(SettingsError, match="COMPANION_MAX_UPLOAD_MB"):
+            Settings.from_env({**base, "COMPANION_MAX_UPLOAD_MB": bad})

@@ -31,8 +31,8 @@ export function createApi({ token }) {
      * Call the API with a JSON body (signin/http.js's call): answers the JSON, throws its ApiError
      * (status, code and the whole error object as `details`) when refused.
      */
-    async send(method, path, body) {
-      if (token) return call(method, path, body, { bearer: token });
+    async send(method, path, body, { form } = {}) {
+      if (token) return call(method, path, body, { bearer: token, form });
       if (method !== 'GET') {
         signedIn ||= whoAmI().catch((err) => {
           signedIn = null;
@@ -40,7 +40,7 @@ export function createApi({ token }) {
         });
         await signedIn;
       }
-      return call(method, path, body);
+      return call(method, path, body, { form });
     },
     /** GET a JSON document; throws an Error with the server's message on failure. */
     async getJson(path) {

@@ -3,7 +3,8 @@
  * calendar" (their personal calendar feed) and the reminders that arrive while it is open.
  */
 
-import { byId, setText, show } from '../lib/dom.js';
+import { byId, h, setText, show } from '../lib/dom.js';
+import { sessionPath } from '../lib/api.js';
 import { createDispatcher } from '../lib/dispatcher.js';
 import { runPage, startPage } from '../lib/page.js';
 import { createSessionState } from '../session/session-state.js';
@@ -81,6 +82,25 @@ function main(page) {
     show(byId('calendar'), Boolean(url) && !state.isClosed);
   }
 
+  // Materials shared ahead: each a personal download link (or a link elsewhere), before and during the class.
+  function renderMaterials(list) {
+    const items = list || [];
+    byId('materials').replaceChildren(...items.map((m) => h('li', {}, [
+      m.kind === 'file'
+        ? h('a', { href: m.url, download: m.filename, text: m.title })
+        : h('a', { href: m.url, target: '_blank', rel: 'noopener noreferrer', text: m.title }),
+      m.kind === 'file' && h('span', { class: 'hint', text: ` (${m.filename})` }),
+    ])));
+    show(byId('materials-section'), items.length > 0);
+  }
+  async function reloadMaterials() {
+    try {
+      renderMaterials((await page.api.getJson(sessionPath(page.sessionId, '/materials'))).materials);
+    } catch (err) {
+      console.info('companion: materials not read again', err);
+    }
+  }
+
   const startsAt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   function remind(event) {
     const note = byId('reminder-note');
@@ -95,10 +115,11 @@ function main(page) {
         pings.replaceAll(snapshot.pings);
         help.replace(snapshot.ticket);
       },
-      render() {
+      render(snapshot) {
         setText(byId('whoami'), state.me?.name ? `Signed in as ${state.me.name}` : '');
         renderSession();
         renderCalendar();
+        renderMaterials(snapshot.materials);
         banner.render(state.platform);
         pingCards.render();
       },
@@ -111,6 +132,7 @@ function main(page) {
     'help:ticket': { update: (ticket) => help.apply(ticket), render: () => helpView.render() },
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
     reminder: { update: () => {}, render: remind },
+    materials: { update: () => {}, render: reloadMaterials },
   });
 
   ticker.add(countdownView.tick);

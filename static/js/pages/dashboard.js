@@ -37,6 +37,7 @@ import { createQueueView } from '../staff/queue-view.js';
 import { createAttendanceReport } from '../staff/attendance-report.js';
 import { createChatLog } from '../staff/chat-log.js';
 import { createInvitationsPanel } from '../invite/invitations-panel.js';
+import { createPreparationPanel } from '../prep/preparation-panel.js';
 import {
   dropNotice, droppedOut, helpNotices, lostNotice, mentionNotice, mentionsMe, titleWithCount,
 } from '../staff/notice-rules.js';
@@ -256,6 +257,21 @@ function main(page) {
     },
   });
 
+  // Preparation: unfolds by itself when the session starts within a day and is not ready.
+  const preparationFold = byId('preparation-fold');
+  let preparationTold = false;
+  const preparation = createPreparationPanel(byId('preparation'), {
+    request: api.send,
+    canShare: canConduct,
+    canCheck: () => canConduct() || canSupport(),
+    titled: false,
+    onSummary: (text, problem) => {
+      setText(byId('preparation-summary'), text);
+      if (problem && !preparationTold) preparationFold.open = true;
+      preparationTold ||= problem;
+    },
+  });
+
   function renderRoster() {
     rosterView.render();
     countsView.render(roster.counts(), state.status);
@@ -339,7 +355,10 @@ function main(page) {
         resultsView.render();
         renderQueue();
         chat.render();
-        if (state.me?.role !== 'participant') invitations.show({ id: sessionId }, { again: true });
+        if (state.me?.role !== 'participant') {
+          invitations.show({ id: sessionId }, { again: true });
+          preparation.show({ id: sessionId, status: state.status });
+        }
       },
     },
     session: { update: (session) => state.applySession(session), render: renderSession },
@@ -366,6 +385,8 @@ function main(page) {
     'help:queue': { update: (event) => { freshTickets = queue.replace(event.tickets); }, render: renderQueue },
     chat: { update: onChatMessage, render: () => { chat.render(); renderBadges(); } },
     rsvp: { update: (event) => invitations.applyRsvp(event), render: () => {} },
+    materials: { update: () => {}, render: () => preparation.reload() },
+    readiness: { update: () => {}, render: () => preparation.reload() },
   });
 
   const controls = createSessionControls(

@@ -10,6 +10,7 @@ import { send, sessionsBetween } from '../schedule/api.js';
 import { setUpCreateForm } from '../schedule/create-form.js';
 import { setUpDetails } from '../schedule/details-view.js';
 import { createInvitationsPanel } from '../invite/invitations-panel.js';
+import { createPreparationPanel } from '../prep/preparation-panel.js';
 import { setUpRoster } from '../schedule/roster-view.js';
 import { setUpSuggest } from '../schedule/suggest-view.js';
 import { renderWeek, weekTitle } from '../schedule/week-view.js';
@@ -29,6 +30,7 @@ const state = {
 let details;
 let roster;
 let invitations;
+let preparation;
 let suggest;
 
 /** The week in the address (?week=any day of it), so a reload or a shared link shows the same week. */
@@ -88,6 +90,7 @@ function select(s, { focus = false } = {}) {
   details.show(s, { focus });
   roster.show(s);
   invitations.show(s, { again: true }); // answers come in while the page is open: read them on each opening
+  preparation.show(s);
 }
 
 /** Open a session known only by id and start (a conflict named in a refusal): go to its week, then show it. */
@@ -107,6 +110,7 @@ async function afterChange(changed, message) {
   details.show(s);
   roster.show(s);
   invitations.show(s, { again: true });
+  preparation.show(s);
 }
 
 async function main() {
@@ -175,6 +179,7 @@ async function main() {
         draw();
         details.show(s);
         invitations.show(s, { again: true }); // added people are invited at once when invitations went out
+        preparation.show(s);
       }
     },
   });
@@ -182,7 +187,15 @@ async function main() {
     request: (method, path, body) => send(method, path, { json: body }),
     zone: state.zone,
     canSend: () => true, // this page is the administrators'
-    onSent: () => loadWeek(), // the week's "Not ready" marks
+    onSent: () => {
+      loadWeek(); // the week's "Not ready" marks
+      preparation.reload();
+    },
+  });
+  preparation = createPreparationPanel(byId('preparation'), {
+    request: (method, path, body, { form } = {}) => send(method, path, { json: body, form }),
+    canShare: () => true,
+    canCheck: () => true,
   });
   suggest = setUpSuggest({ viewerZone: state.zone, onUse: (slot) => create.fill(slot) });
 

@@ -92,6 +92,10 @@ function main(page) {
     presence: { update: (event) => roster.applyPresence(event), render: renderConnected },
     // Staff receive ping results too; this console does not show them.
     'ping:results': IGNORE,
+    // Invitation answers and preparation changes are the dashboard's and the schedule's to show.
+    rsvp: IGNORE,
+    materials: IGNORE,
+    readiness: IGNORE,
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
   });
 

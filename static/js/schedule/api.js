@@ -6,8 +6,8 @@
 import { call } from '../signin/http.js';
 
 /** Call the API: `json` goes as JSON, or `bytes` with `contentType` (the CSV roster). */
-export function send(method, path, { json, bytes, contentType } = {}) {
-  return call(method, path, json, { bytes, contentType });
+export function send(method, path, { json, bytes, contentType, form } = {}) {
+  return call(method, path, json, { bytes, contentType, form });
 }
 
 /** "/api/sessions/ID" + rest, with `?scope=following` when asked. */

@@ -24,15 +24,18 @@ export class ApiError extends Error {
 }
 
 /**
- * Call the API: `body` goes as JSON, or `bytes` (a file's) with `contentType`; `bearer`: a page's token
+ * Call the API: `body` goes as JSON, or `bytes` (a file's) with `contentType`, or `form` (FormData, a
+ * file upload); `bearer`: a page's token
  * instead of the session cookie. Answers the JSON body
  * (null for 204); throws ApiError with the server's message when refused.
  */
-export async function call(method, path, body, { bytes, contentType, bearer } = {}) {
+export async function call(method, path, body, { bytes, contentType, bearer, form } = {}) {
   const headers = { Accept: 'application/json' };
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   let payload;
-  if (bytes !== undefined) {
+  if (form !== undefined) {
+    payload = form; // FormData: the browser writes the multipart Content-Type with its boundary
+  } else if (bytes !== undefined) {
     headers['Content-Type'] = contentType;
     payload = bytes;
   } else if (body !== undefined) {
