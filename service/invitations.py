@@ -16,7 +16,7 @@ same mail twice, which clients show once (docs/invitations.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -73,6 +73,8 @@ class Invitations:
         self._offsets: tuple[Offset, ...] = settings.reminders
         # Set by the service once its job runner exists: queued jobs are looked for at once.
         self.wake: Callable[[], None] = lambda: None
+        # (title, personal URL) of a session's materials for one recipient: Preparation's, set by Service.
+        self.materials: Callable[[str, str], Awaitable[list[tuple[str, str]]]] = _no_materials
 
     @property
     def lead(self) -> timedelta:
@@ -529,6 +531,8 @@ class Invitations:
         kind: Kind = _KIND[what]
         if what == "cancel":
             facts = replace(facts, status="CANCELLED")
+        else:  # the materials as shared when the mail goes, each with the recipient's own link
+            facts = replace(facts, materials=tuple(await self.materials(i.session_id, i.recipient)))
         who = Invitee(
             email=i.email,
             name=i.name,
@@ -764,3 +768,8 @@ def _series_facts(cal: CalendarSeries, s: SessionState, uid: str, *, sequence: i
         agenda=rules.agenda_text(s.agenda),
         rrule=cal.rule,
     )
+
+
+async def _no_materials(session_id: str, recipient: str) -> list[tuple[str, str]]:
+    """Until Service wires Preparation in (tools that build Invitations alone): no materials."""
+    return []

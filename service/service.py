@@ -96,6 +96,7 @@ class Service:
         )
         self.roster = Roster(self.unit, limiter, self.invitations)
         self.preparation = Preparation(self.unit, settings, LocalFiles(settings.files_dir), self.invitations)
+        self.invitations.materials = self.preparation.links_for  # invitations list them, each link personal
         self.jobs = JobRunner(
             sessionmaker,
             self.clock,

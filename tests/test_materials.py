@@ -18,6 +18,7 @@ import pytest
 
 from tests.clock import FakeClock
 from tests.clocked import clocked_server
+from tests.fakes.smtp import FakeSmtp
 from tests.support import Server, iso_in, refused, running_server
 
 PDF = b"%PDF-1.7\n" + b"1 0 obj << /Type /Catalog >> endobj\n" * 400 + b"%%EOF\n"
@@ -342,3 +343,27 @@ async def test_a_session_due_within_a_day_and_not_ready_is_flagged(srv: Server, 
     s = await srv.session(starts_at=iso_in(20 * 60))
     got = (await srv.api("GET", f"/api/sessions/{s['id']}/readiness")).json()
     assert got["ready"] is False and got["flagged"] is True
+
+
+async def test_invitations_list_the_materials_each_with_the_recipients_own_link(
+    tmp_path: Path, smtp_server: FakeSmtp
+) -> None:
+    async with running_server(tmp_path, smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", jobs_every_s=0.05) as srv:
+        s = await srv.session(starts_at=iso_in(10 * 24 * 60))
+        (ana,) = await srv.participants(s["id"], 1)
+        await upload(srv, s["id"], "syllabus.pdf", PDF, title="Syllabus")
+        await srv.api(
+            "POST", f"/api/sessions/{s['id']}/materials", {"title": "Map", "url": "https://maps.example.org/"}
+        )
+        assert (await srv.api("POST", f"/api/sessions/{s['id']}/invitations", {})).status_code == 200
+        got = {str(m["To"].addresses[0].addr_spec): m for m in await asyncio.to_thread(smtp_server.wait_for, 2, 15)}
+        (ana_file, _) = await listed(srv, s["id"], token=ana["token"])
+        text = str(got[ana["email"]].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert "Syllabus" in text and ana_file["url"] in text
+        assert "https://maps.example.org/" in text
+        calendar = next(p for p in got[ana["email"]].walk() if p.get_content_type() == "text/calendar")
+        assert ana_file["url"].encode() in calendar.get_payload(decode=True).replace(b"\r\n ", b"")
+        teacher = str(got["teacher@example.org"].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        link = next(w for w in teacher.split() if "/files/mat." in w)
+        assert link != ana_file["url"]
+        assert (await srv.http.get(link.removeprefix(srv.url))).content == PDF  # the instructor's own link works
