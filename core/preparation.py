@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 
 from core.errors import Invalid
@@ -149,3 +151,44 @@ def flagged(status: str, starts_at: datetime, now: datetime, ready: bool) -> boo
 def flag_due(starts_at: datetime) -> datetime:
     """When the readiness mail is looked at: FLAG_WITHIN before the start."""
     return starts_at - FLAG_WITHIN
+
+
+def flag_mail(
+    *,
+    topic: str,
+    starts_at: datetime,
+    checks: list[Check],
+    dashboard_url: str,
+    to: list[str],
+    sender: str,
+    message_id: str,
+    now: datetime,
+) -> EmailMessage:
+    """The one mail that tells the instructor and the administrators a session due within a day is not ready."""
+    missing = [c for c in checks if not c.ok]
+    message = EmailMessage()
+    message["Subject"] = f"Not ready: {' '.join(topic.split())} starts {_when(starts_at)}"
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Message-ID"] = message_id
+    message["Date"] = format_datetime(now)
+    lines = [
+        f"“{' '.join(topic.split())}” starts {_when(starts_at)} and is not ready:",
+        "",
+        *(f"- {CHECK_TITLES.get(c.name, c.name)}: {c.detail}" for c in missing),
+        "",
+        f"The session's dashboard: {dashboard_url}",
+        "",
+        "This is the only mail about it; the dashboard and the schedule keep showing what is missing.",
+    ]
+    message.set_content("\n".join(lines) + "\n")
+    return message
+
+
+CHECK_TITLES = {
+    "roster": "Roster",
+    "invitations": "Invitations",
+    "reminders": "Reminders",
+    "materials": "Materials",
+    "platform_check": "Platform check",
+}

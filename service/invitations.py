@@ -75,6 +75,8 @@ class Invitations:
         self.wake: Callable[[], None] = lambda: None
         # (title, personal URL) of a session's materials for one recipient: Preparation's, set by Service.
         self.materials: Callable[[str, str], Awaitable[list[tuple[str, str]]]] = _no_materials
+        # More jobs of a session's start, scheduled with its reminders (Preparation's readiness look).
+        self.also_schedule: list[Callable[[DbSession, SessionState, datetime], Awaitable[int]]] = []
 
     @property
     def lead(self) -> timedelta:
@@ -358,6 +360,8 @@ class Invitations:
         """Schedule the session's reminders still ahead; answers how many were not there yet."""
         lengths = rules.reminders_to_schedule(now, s.starts_at, [o.length for o in self._offsets])
         added = 0
+        for more in self.also_schedule:
+            added += await more(db, s, now)
         for offset in (o for o in self._offsets if o.length in lengths):
             added += await jobs.schedule(
                 db,

@@ -9,10 +9,12 @@ upload of the same bytes racing the delete keeps them).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
@@ -25,23 +27,29 @@ from core.model import Actor, Emit, SessionState, iso, room_participants, room_s
 from core.settings import Settings
 from persistence.files import FileStore, Writing
 from persistence.identity import material_token, new_id, parse_material_token
-from persistence.repos import audit, jobs, roster, sessions
+from persistence.repos import audit, jobs, roster, sessions, staff
 from persistence.repos import preparation as repo
-from service.invitations import Invitations
+from service.invitations import Invitations, Transport
 from service.jobs import Skip
 from service.unit import Unit
 
 log = logging.getLogger("companion.preparation")
 
 FILES_GC = "files-gc"
+READINESS = "readiness"  # the one mail when a session due within a day is not ready
 # How long unreferenced bytes stay after their last material went (longer than any upload's last step).
 GC_AFTER = timedelta(minutes=10)
 INSTRUCTOR = "instructor"
 
 
 class Preparation:
-    def __init__(self, unit: Unit, settings: Settings, files: FileStore, invitations: Invitations) -> None:
+    def __init__(
+        self, unit: Unit, settings: Settings, files: FileStore, invitations: Invitations, transport: Transport
+    ) -> None:
         self._u = unit
+        self._transport = transport
+        self._from = settings.mail_from
+        self._domain = urlsplit(settings.public_url).hostname or "localhost"
         self._files = files
         self._invitations = invitations
         self._key = settings.secret_key
@@ -248,6 +256,56 @@ class Preparation:
         return await self._u.read(repo.platform_checks, session_id=s.id)
 
     # ------------------------------------------------------------ readiness
+
+    async def schedule_flag(self, db: DbSession, s: SessionState, now: datetime) -> int:
+        """Queue the readiness look FLAG_WITHIN before the start (at once when that is past); 1 when added.
+
+        Called where the reminders are scheduled (booking, a new start, a process starting), so its key
+        carries the start: a moved session is looked at again for its new start, the old job skips.
+        """
+        if s.status != "scheduled" or s.starts_at <= now:
+            return 0
+        return int(
+            await jobs.schedule(
+                db,
+                kind=READINESS,
+                key=job_key(READINESS, s.id, "*", iso(s.starts_at) or ""),
+                session_id=s.id,
+                due_at=max(now, prep.flag_due(s.starts_at)),
+                payload={"starts_at": iso(s.starts_at)},
+                now=now,
+            )
+        )
+
+    async def flag(self, job: Job) -> None:
+        """The readiness job: a session due within a day and not ready is mailed about, once, to its instructor
+        and the administrators."""
+        s = await self._u.read(sessions.get_session, session_id=job.session_id or "")
+        if s is None or s.status != "scheduled":
+            raise Skip("the session is gone or not scheduled")
+        if iso(s.starts_at) != job.payload.get("starts_at"):
+            raise Skip("the session was moved")
+        now = self._u.now()
+        if now >= s.starts_at:
+            raise Skip("the session has started")
+        checks = (await self.checks_of([s]))[s.id]
+        if all(c.ok for c in checks):
+            raise Skip("ready")
+        async with self._u.sessions() as db:
+            admins = [m.email for m, _ in await staff.list_staff(db) if m.role == "admin" and m.disabled_at is None]
+        to = list(dict.fromkeys([s.instructor_email, *admins]))
+        await self._transport.send(
+            prep.flag_mail(
+                topic=s.topic,
+                starts_at=s.starts_at,
+                checks=checks,
+                dashboard_url=f"{self._public}/dashboard/{s.id}",
+                to=to,
+                sender=self._from,
+                message_id=f"<{hashlib.sha256(job.key.encode()).hexdigest()[:32]}@{self._domain}>",
+                now=now,
+            )
+        )
 
     async def readiness(self, s: SessionState) -> dict[str, Any]:
         checks = await self.checks_of([s])

@@ -95,8 +95,9 @@ class Service:
             self.invitations,
         )
         self.roster = Roster(self.unit, limiter, self.invitations)
-        self.preparation = Preparation(self.unit, settings, LocalFiles(settings.files_dir), self.invitations)
+        self.preparation = Preparation(self.unit, settings, LocalFiles(settings.files_dir), self.invitations, transport)
         self.invitations.materials = self.preparation.links_for  # invitations list them, each link personal
+        self.invitations.also_schedule.append(self.preparation.schedule_flag)  # a day before: ready or mailed
         self.jobs = JobRunner(
             sessionmaker,
             self.clock,
@@ -105,6 +106,7 @@ class Service:
                 invitations.REMINDER: self.invitations.run_reminder,
                 invitations.REMINDER_MAIL: self.invitations.send_reminder,
                 preparation.FILES_GC: self.preparation.collect,
+                preparation.READINESS: self.preparation.flag,
             },
             every_s=settings.jobs_every_s,
             batch=settings.jobs_batch,

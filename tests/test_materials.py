@@ -356,8 +356,10 @@ async def test_invitations_list_the_materials_each_with_the_recipients_own_link(
             "POST", f"/api/sessions/{s['id']}/materials", {"title": "Map", "url": "https://maps.example.org/"}
         )
         assert (await srv.api("POST", f"/api/sessions/{s['id']}/invitations", {})).status_code == 200
-        got = {str(m["To"].addresses[0].addr_spec): m for m in await asyncio.to_thread(smtp_server.wait_for, 2, 15)}
-        (ana_file, _) = await listed(srv, s["id"], token=ana["token"])
+        arrived = await asyncio.to_thread(smtp_server.wait_for, 2, 30)
+        assert len(arrived) == 2, [m["Subject"] for m in arrived]
+        got = {str(m["To"].addresses[0].addr_spec): m for m in arrived}
+        ana_file = next(m for m in await listed(srv, s["id"], token=ana["token"]) if m["kind"] == "file")
         text = str(got[ana["email"]].get_body(("plain",)).get_content())  # type: ignore[union-attr]
         assert "Syllabus" in text and ana_file["url"] in text
         assert "https://maps.example.org/" in text
@@ -367,3 +369,29 @@ async def test_invitations_list_the_materials_each_with_the_recipients_own_link(
         link = next(w for w in teacher.split() if "/files/mat." in w)
         assert link != ana_file["url"]
         assert (await srv.http.get(link.removeprefix(srv.url))).content == PDF  # the instructor's own link works
+
+
+async def test_a_session_not_ready_a_day_ahead_is_mailed_about_once(
+    tmp_path: Path, clock: FakeClock, smtp_server: FakeSmtp
+) -> None:
+    async with clocked_server(
+        tmp_path, clock, smtp_url=f"smtp://127.0.0.1:{smtp_server.port}", jobs_every_s=0.05, reminders=()
+    ) as srv:
+        lacking = await srv.session(starts_at=(clock.now() + timedelta(days=3)).isoformat(), topic="Lacking")
+        ready = await srv.session(starts_at=(clock.now() + timedelta(days=3)).isoformat(), topic="Ready")
+        await srv.participants(ready["id"], 1)
+        assert (await srv.api("POST", f"/api/sessions/{ready['id']}/invitations", {})).status_code == 200
+        await upload(srv, ready["id"], "a.pdf", PDF)
+        checks = dict.fromkeys(("audio", "video", "screen_share", "breakout_rooms", "recording"), "ok")
+        await srv.api("POST", f"/api/sessions/{ready['id']}/platform-check", {"checks": checks})
+        invitations = await asyncio.to_thread(smtp_server.wait_for, 2, 15)  # the ready one's two invitations
+        clock.advance(seconds=49 * 3600)  # 23 hours before both
+        got = await asyncio.to_thread(smtp_server.wait_for, len(invitations) + 1, 15)
+        (flag,) = got[len(invitations) :]
+        assert flag["Subject"].startswith("Not ready: Lacking starts ")
+        assert flag["To"] == "teacher@example.org"
+        text = str(flag.get_content())
+        assert "- Roster: nobody on the roster" in text and f"/dashboard/{lacking['id']}" in text
+        clock.advance(seconds=12 * 3600)
+        await asyncio.sleep(0.5)
+        assert len(smtp_server.messages()) == len(got), "once, and nothing about the ready session"
