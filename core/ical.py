@@ -52,6 +52,7 @@ class Invitee:
     rsvp_url: str
     tab_url: str | None = None
     role: Role = "participant"
+    setup_url: str | None = None  # a participant's setup check (microphone, camera, connection)
 
 
 @dataclass(frozen=True, slots=True)

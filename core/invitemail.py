@@ -145,6 +145,8 @@ def _details(facts: EventFacts, invitee: Invitee, *, with_links: bool) -> list[_
         links += ["Join: ", _Link(facts.join_url), "\n"]
     if invitee.tab_url:
         links += ["Your companion tab: ", _Link(invitee.tab_url), "\n"]
+    if invitee.setup_url:
+        links += ["Check your microphone, camera and connection before the class: ", _Link(invitee.setup_url), "\n"]
     if links:
         paragraphs.append(tuple(links[:-1]))
     if facts.agenda:

@@ -543,6 +543,7 @@ class Invitations:
             timezone=i.timezone,
             rsvp_url=self.rsvp_url(i.id),
             tab_url=self._tab_url(i.session_id, i.recipient),
+            setup_url=self._setup_url(i.session_id, i.recipient),
             role=i.role,
         )
         message = invitation_mail(
@@ -701,6 +702,12 @@ class Invitations:
         if recipient == INSTRUCTOR:
             return f"{self._public}/dashboard/{session_id}"
         return f"{self._public}/join/{session_id}#token={participant_token(self._key, session_id, recipient)}"
+
+    def _setup_url(self, session_id: str, recipient: str) -> str | None:
+        """A participant's setup check (/setup/{id}, the same token as the tab); none for the instructor."""
+        if recipient == INSTRUCTOR:
+            return None
+        return f"{self._public}/setup/{session_id}#token={participant_token(self._key, session_id, recipient)}"
 
     # ------------------------------------------------------------ the parts
 

@@ -315,6 +315,8 @@ async def test_the_companion_tab_offers_add_to_calendar_and_shows_a_reminder(
         tab = await open_tab(browser, "participant", person["join_url"], PHONE, bypass_csp=True)
         link = tab.page.get_by_role("link", name="Add to calendar")
         await expect(link).to_have_attribute("href", re.compile(r"/calendar/cal\..+\.ics$"))
+        setup = tab.page.get_by_role("link", name="Check your setup")
+        await expect(setup).to_have_attribute("href", re.compile(rf"^/setup/{s['id']}#token=.+"))
         feed = await site.http.get(str(await link.get_attribute("href")))
         assert feed.status_code == 200 and "Networks" in feed.text
         await expect(tab.page.get_by_text(re.compile(r"^Reminder: the class starts at \d"))).to_be_visible(

@@ -154,6 +154,9 @@ async def test_an_invitation_reaches_each_invitee_with_every_property_the_contra
     # Each reads the time in their own zone.
     ny = datetime.fromisoformat(s["starts_at"]).astimezone(__import__("zoneinfo").ZoneInfo("America/New_York"))
     assert f"{ny:%H:%M} (America/New_York)" in text_of(got["ana@example.org"])
+    # Participants get their setup check (the tab's token); the instructor's mail has none.
+    assert f"/setup/{s['id']}#token=" in text_of(got["ana@example.org"])
+    assert "/setup/" not in text_of(got["teacher@example.org"])
     # Inviting again sends nothing: everyone is invited at this version.
     assert await invite(srv, s["id"]) == {"sent": 0, "skipped": 3}
     listed = (await srv.api("GET", f"/api/sessions/{s['id']}/invitations")).json()["invitations"]

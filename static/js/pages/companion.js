@@ -80,6 +80,9 @@ function main(page) {
     const url = state.me?.calendar_url;
     if (url) byId('calendar-link').href = url;
     show(byId('calendar'), Boolean(url) && !state.isClosed);
+    // The setup check takes the same personal token as this tab (it stays out of the address bar here).
+    byId('setup-link').href = `/setup/${encodeURIComponent(page.sessionId)}#token=${encodeURIComponent(page.token)}`;
+    show(byId('setup'), state.status === 'scheduled');
   }
 
   // Materials shared ahead: each a personal download link (or a link elsewhere), before and during the class.
