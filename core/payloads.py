@@ -77,6 +77,10 @@ class PingRef(Payload):
 class HelpOpen(Payload):
     category: Category
     text: Text
+    # The setup check sends true: a problem found before the class. Staff see a ticket as pre-class when
+    # it was opened before the session went live (Ticket.pre_class), which is exactly when the setup
+    # check's claim holds: sent once the class is live, the ticket is a normal one.
+    pre_class: bool = False
 
 
 class HelpRef(Payload):

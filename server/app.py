@@ -62,8 +62,10 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + self.headers
+                headers = list(message.get("headers", []))
+                # A page that sets one of these itself (the setup check's Permissions-Policy) keeps its own.
+                own = {name.lower() for name, _ in headers}
+                message["headers"] = headers + [h for h in self.headers if h[0] not in own]
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from server.api import API
+from server.setup import SETUP_API
 from server.staff import STAFF_API
 
 ERROR = {
@@ -53,7 +54,7 @@ def _plain(prop: dict[str, Any]) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
-    for operation in [*API, *STAFF_API]:
+    for operation in [*API, *STAFF_API, *SETUP_API]:
         path, method, model, roles = operation.path, operation.method, operation.body, operation.roles
         op: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}
         if roles is not None:
@@ -92,8 +93,8 @@ def document() -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {operation.media: {"schema": {"type": "string"}}}}
         status, text = operation.answer
         media = _ANSWER_MEDIA.get(path.rsplit(".", 1)[-1], "application/json")
-        if path.endswith("/file") or path.startswith("/files/"):
-            media = "application/octet-stream"  # a material's bytes, as an attachment
+        if path.endswith(("/file", "/setup/download")) or path.startswith("/files/"):
+            media = "application/octet-stream"  # a material's bytes, as an attachment; the setup check's download
         op["responses"] = {
             status: {
                 "description": text,
@@ -102,6 +103,8 @@ def document() -> dict[str, Any]:
                 },
             }
         }
+        if status == "204":  # no content: a client must not try to read a body
+            del op["responses"][status]["content"]
         for code, why in (
             ("400", "Bad input"),
             ("401", "No or unknown token"),

@@ -9,6 +9,8 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server import setup
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
@@ -32,5 +34,6 @@ def routes() -> list[Route | Mount]:
         # Who may use it is the API's business: the page asks /api/me and says so (or sends to sign-in).
         Route("/schedule", _page("schedule.html")),
         Route("/rsvp/{token}", _page("rsvp.html"), methods=["GET"]),
+        *setup.routes(),  # the participants' setup check: its page and its API routes
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

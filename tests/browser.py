@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +51,10 @@ expect.set_options(timeout=10_000)
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(args: Sequence[str] = ()) -> AsyncIterator[Browser]:
+    """Debian's Chromium with the usual flags, and `args` after them (e.g. fake media devices)."""
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args])
         try:
             yield browser
         finally:
