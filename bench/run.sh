@@ -18,7 +18,10 @@
 #   BENCH_SCHEDULING=1         then the scheduling checks on a full term (bench/scheduling.py: SQLite
 #                              with the embedded setup, PostgreSQL with the cluster one); 0 skips them
 #   BENCH_SCHEDULING_ARGS=...  options for bench/scheduling.py, e.g. "--repeats 200 --http-repeats 0"
-# Exits 1 when a run did not complete or reported errors, lost or duplicated messages.
+#   BENCH_REMINDERS=1          then the reminders check (bench/reminders.py: 10,000 reminder mails due at
+#                              once, two `companion serve` on PostgreSQL, a local SMTP sink); 0 skips it
+#   BENCH_REMINDERS_ARGS=...   options for bench/reminders.py, e.g. "--reminders 2000 --spread-s 60"
+# Exits 1 when a run did not complete or reported errors, lost or duplicated messages (or reminder mails).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -37,7 +40,7 @@ svcmon_pid=''
 cleanup() {
   if [ -n "$svcmon_pid" ]; then kill -TERM "$svcmon_pid" 2>/dev/null || true; wait "$svcmon_pid" 2>/dev/null || true; fi
   stop_redis
-  if [[ " ${setups[*]} " == *" cluster "* ]]; then drop_databases "$pg_prefix"; fi
+  if [[ " ${setups[*]} " == *" cluster "* ]] || [ "${BENCH_REMINDERS:-1}" != 0 ]; then drop_databases "$pg_prefix"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -111,6 +114,17 @@ if [ "${BENCH_SCHEDULING:-1}" != 0 ]; then
       --out "$out/scheduling/scheduling.json" ${BENCH_SCHEDULING_ARGS:-} | tee "$out/scheduling/table.txt" || status=1
     echo
   fi
+fi
+# Reminders at the top of the hour: N mails due at once, sent by two processes on PostgreSQL (its own
+# database and Redis), each exactly once; due -> received latency and mails/s.
+if [ "${BENCH_REMINDERS:-1}" != 0 ]; then
+  mkdir -p "$out/reminders"
+  bench_log "== reminders: reminder mails due at once, two processes on PostgreSQL"
+  echo "## reminders"
+  # shellcheck disable=SC2086 # BENCH_REMINDERS_ARGS is a list of options
+  BENCH_PG_ADMIN=$PG_ADMIN "$ROOT/.venv/bin/python" "$BENCH_DIR/reminders.py" --pg-name "${pg_prefix}reminders" \
+    --out "$out/reminders/reminders.json" ${BENCH_REMINDERS_ARGS:-} | tee "$out/reminders/summary.txt" || status=1
+  echo
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
 bench_log "reports in $out"

@@ -82,6 +82,7 @@ def run_bench(out: Path, setup: str) -> subprocess.CompletedProcess[str]:
         "BENCH_SETUPS": setup,
         "BENCH_OUT": str(out),
         "BENCH_SCHEDULING": "0",
+        "BENCH_REMINDERS": "0",
     }
     return subprocess.run(
         ["bash", str(ROOT / "bench" / "run.sh"), "--", "--chat-seconds", "2", "--help-tickets", "5"],
@@ -212,4 +213,34 @@ def test_scheduling_bench_measures_a_small_term_on_both_databases(tmp_path: Path
             assert "FROM sessions" in plan["sql"] and plan["db_ms"] > 0, plan
         assert f"{backend:<11} series check" in result.stdout
     assert report["core_conflicts_largest_series"]["occurrences"] == 200
+    assert databases(db) == []
+
+
+def test_reminders_bench_sends_a_few_reminders_exactly_once(tmp_path: Path) -> None:
+    """bench/reminders.py with 50 reminder mails in 5 sessions: each arrives once, every figure is reported,
+    its database is dropped."""
+    out, db = tmp_path / "reminders.json", f"companion_bench_reminders_smoke_{os.getpid()}"
+    bench = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "bench" / "reminders.py")]
+    size = ["--reminders", "50", "--per-session", "10", "--lead-s", "12", "--settle-s", "1"]
+    result = subprocess.run(
+        [*bench, *size, "--pg-name", db, "--json", "--out", str(out)],
+        env={**os.environ, "BENCH_PG_ADMIN": PG_ADMIN_DSN},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report == json.loads(out.read_text())
+    assert report["reminders"] == 50 and report["sessions"] == 5
+    assert report["all_sent_once"] is True
+    assert (report["once"], report["missing"], report["duplicates"], report["unexpected"]) == (50, 0, 0, 0)
+    assert report["servers_up_before_due_s"] > 0, "the reminders fell due before the servers were up"
+    lat = report["latency_ms"]
+    assert lat["n"] == 50 and 0 < lat["p50"] <= lat["p99"] <= lat["max"], lat
+    assert report["wall_s"] > 0 and report["mails_per_s"] > 0
+    assert report["jobs"]["states"]["reminder-mail:done"]["jobs"] == 50
+    assert report["jobs"]["states"]["reminder:done"]["jobs"] == 5
+    assert len(report["server_cpu_s"]) == 2
     assert databases(db) == []
