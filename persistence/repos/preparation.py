@@ -65,14 +65,15 @@ async def material_counts(db: DbSession, *, session_ids: Collection[str]) -> dic
     return {sid: int(n) for sid, n in rows}
 
 
-async def get_material(db: DbSession, *, session_id: str, material_id: str) -> Material | None:
-    row = await db.get(MaterialRecord, material_id)
-    return None if row is None or row.session_id != session_id else _material(row)
-
-
 async def material_by_id(db: DbSession, *, material_id: str) -> Material | None:
     row = await db.get(MaterialRecord, material_id)
     return None if row is None else _material(row)
+
+
+async def get_material(db: DbSession, *, session_id: str, material_id: str) -> Material | None:
+    """The material, if it is this session's."""
+    m = await material_by_id(db, material_id=material_id)
+    return m if m is not None and m.session_id == session_id else None
 
 
 async def delete_material(db: DbSession, *, session_id: str, material_id: str) -> Material | None:
