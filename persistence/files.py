@@ -76,12 +76,15 @@ class LocalFiles:
         return await asyncio.to_thread(self._path(sha256).is_file)
 
     async def read(self, sha256: str) -> AsyncIterator[bytes]:
-        f = await asyncio.to_thread(self._path(sha256).open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(f.read, CHUNK):
-                yield chunk
-        finally:
-            await asyncio.to_thread(f.close)
+        # Each chunk opens, reads and closes the file in one call in a thread, so nothing stays open while
+        # the generator waits: a download whose client went away is cancelled by Starlette's task group
+        # (every later await too, a `finally` included) or simply never resumed, and either way no file
+        # is left for the garbage collector to close.
+        path = self._path(sha256)
+        offset = 0
+        while chunk := await asyncio.to_thread(_read_at, path, offset):
+            offset += len(chunk)
+            yield chunk
 
     async def delete(self, sha256: str) -> None:
         await asyncio.to_thread(self._path(sha256).unlink, True)
@@ -98,6 +101,12 @@ class LocalFiles:
             os.fsync(dir_fd)  # the rename itself survives a crash
         finally:
             os.close(dir_fd)
+
+
+def _read_at(path: Path, offset: int) -> bytes:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read(CHUNK)
 
 
 class _LocalWriting:
