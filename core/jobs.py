@@ -70,9 +70,10 @@ def exhausted(job: Job) -> bool:
     return job.attempts > MAX_ATTEMPTS
 
 
-def next_after_failure(job: Job, now: datetime, error: str) -> Job:
-    """The job after its current attempt failed: pending again after the back-off, or failed for good."""
+def next_after_failure(job: Job, now: datetime, error: str, *, permanent: bool = False) -> Job:
+    """The job after its current attempt failed: pending again after the back-off, or failed for good
+    (its attempts spent, or `permanent`: a failure no retry can mend, such as a mail server's 5xx)."""
     error = error[:MAX_ERROR_CHARS]
-    if job.attempts >= MAX_ATTEMPTS:
+    if permanent or job.attempts >= MAX_ATTEMPTS:
         return replace(job, state="failed", lease_until=None, last_error=error)
     return replace(job, state="pending", due_at=now + backoff(max(job.attempts, 1)), lease_until=None, last_error=error)

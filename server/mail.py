@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import secrets
 from email.message import EmailMessage
-from urllib.parse import unquote, urlsplit
-
-import aiosmtplib
+from urllib.parse import urlsplit
 
 from core.clock import Clock
 from core.settings import Settings
 from persistence.repos import mail
 from service.records import Records
+from service.smtp import MailNotSent, SmtpTransport
 
 log = logging.getLogger("companion.mail")
 
@@ -29,7 +28,7 @@ class Mailer:
     """Sends plain-text mail and keeps a copy of each in the outbox."""
 
     def __init__(self, settings: Settings, *, records: Records, clock: Clock, sender: str | None = None) -> None:
-        self._url = settings.smtp_url
+        self._smtp = SmtpTransport(settings.smtp_url, timeout=SMTP_TIMEOUT_S) if settings.smtp_url else None
         self._records = records
         self._clock = clock
         host = urlsplit(settings.public_url).hostname or "localhost"
@@ -42,7 +41,7 @@ class Mailer:
         await self._records.write(
             lambda db: mail.add_mail(db, mail_id=mail_id, recipient=to, subject=subject, body=body, now=now)
         )
-        if self._url is None:
+        if self._smtp is None:
             log.info("mail (no SMTP configured; kept in the outbox) to %s: %s\n%s", to, subject, body)
             return False
         message = EmailMessage()
@@ -50,18 +49,9 @@ class Mailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
-        url = urlsplit(self._url)
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=url.hostname or "localhost",
-                port=url.port,
-                username=unquote(url.username) if url.username else None,
-                password=unquote(url.password) if url.password else None,
-                use_tls=url.scheme == "smtps",
-                timeout=SMTP_TIMEOUT_S,
-            )
-        except (aiosmtplib.SMTPException, OSError) as e:
+            await self._smtp.send(message)
+        except MailNotSent as e:
             log.warning("mail to %s not sent (%s); it stays in the outbox", to, e)
             error = str(e) or type(e).__name__
             await self._records.write(lambda db: mail.mail_outcome(db, mail_id=mail_id, sent_at=None, error=error))

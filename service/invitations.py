@@ -469,8 +469,13 @@ class Invitations:
         self.wake()
 
     async def send_reminder(self, job: Job) -> None:
-        s = await self._u.read(sessions.get_session, session_id=job.session_id or "")
         p = job.payload
+        async with self._u.sessions() as db:  # one short read: the session, the person, their invitation
+            s = await sessions.get_session(db, session_id=job.session_id or "")
+            member = None
+            if s is not None and p["recipient"] != INSTRUCTOR:
+                member = await roster.get_member(db, participant_id=p["recipient"])
+            invitation = None if s is None else await repo.of_recipient(db, session_id=s.id, recipient=p["recipient"])
         if s is None or s.status != "scheduled":
             raise Skip("the session is gone" if s is None else f"the session is {s.status}")
         now = self._u.now()
@@ -478,16 +483,15 @@ class Invitations:
             raise Skip("the session has started")
         if iso(s.starts_at) != p.get("starts_at"):
             raise Skip("the session was moved")
-        if p["recipient"] != INSTRUCTOR:
-            if await self._u.read(roster.get_member, participant_id=p["recipient"]) is None:
-                raise Skip("no longer on the roster")
-        if p["recipient"] in await self._u.read(repo.declined, session_id=s.id):
+        if p["recipient"] != INSTRUCTOR and member is None:
+            raise Skip("no longer on the roster")
+        if invitation is not None and invitation.removed_at is None and invitation.rsvp == "declined":
             raise Skip("declined")
         who = Invitee(
             email=p["email"],
             name=p["name"],
             timezone=p.get("timezone"),
-            rsvp_url=await self._rsvp_url_for(s.id, p["recipient"]),
+            rsvp_url=self._rsvp_or_page(s.id, p["recipient"], invitation),
             tab_url=self._tab_url(s.id, p["recipient"]),
             role=p["role"],
         )
@@ -692,10 +696,10 @@ class Invitations:
         event = await self._u.read(repo.event_of, session_id=session_id)
         return event is not None and event.recurrence_id is not None
 
-    async def _rsvp_url_for(self, session_id: str, recipient: str) -> str:
-        for i in await self._u.read(repo.invitees, session_id=session_id):
-            if i.recipient == recipient:
-                return self.rsvp_url(i.id)
+    def _rsvp_or_page(self, session_id: str, recipient: str, invitation: Invitation | None) -> str:
+        """Their RSVP link, or (never invited, or taken off) their tab's page, or the instructor's schedule."""
+        if invitation is not None and invitation.removed_at is None:
+            return self.rsvp_url(invitation.id)
         return f"{self._public}/join/{session_id}" if recipient != INSTRUCTOR else f"{self._public}/schedule"
 
     def _tab_url(self, session_id: str, recipient: str) -> str:

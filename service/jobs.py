@@ -50,6 +50,10 @@ class Skip(Exception):
         self.reason = reason
 
 
+class GiveUp(Exception):
+    """Raised (or inherited) by a handler whose job no retry can mend: it fails for good at once."""
+
+
 class JobRunner:
     """Claims up to `batch` due jobs of the kinds it has handlers for every `every_s`, and runs them."""
 
@@ -129,7 +133,7 @@ class JobRunner:
                 elif outcome == "skipped":
                     marked = await jobs.skip(db, job_id=job.id, reason=detail, now=now, attempt=job.attempts)
                 else:
-                    after = await jobs.fail(db, job=job, now=now, error=detail)
+                    after = await jobs.fail(db, job=job, now=now, error=detail, permanent=outcome == "refused")
                     marked = after is not None
                     if after is not None and after.state == "failed":
                         log.error("jobs: %s job %s (%s) given up after %d attempts: %s", *_named(job), detail)
@@ -141,7 +145,7 @@ class JobRunner:
             log.warning("jobs: %s job %s (%s) was claimed again elsewhere (its lease ran out)", *_named(job)[:3])
 
     async def _attempt(self, job: Job) -> tuple[str, str]:
-        """Run the job's handler: ("done", ""), ("skipped", why) or ("failed", the error)."""
+        """Run the job's handler: ("done", ""), ("skipped", why), ("failed", the error) or ("refused", the error)."""
         if exhausted(job):
             return "failed", f"its worker stopped before marking it, {job.attempts - 1} times"
         handler = self._handlers[job.kind]
@@ -150,6 +154,9 @@ class JobRunner:
                 await handler(job)
         except Skip as s:
             return "skipped", s.reason
+        except GiveUp as e:
+            log.warning("jobs: %s job %s (%s) refused on attempt %d, not retried: %s", *_named(job), e)
+            return "refused", _error(e)
         except asyncio.CancelledError:
             raise
         except TimeoutError as e:

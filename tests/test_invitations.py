@@ -430,6 +430,24 @@ async def test_a_refusing_mail_server_is_retried_with_back_off_and_given_up_visi
     assert (await srv.api("GET", f"/api/sessions/{other['id']}")).json()["mail_failed"] == 1
 
 
+async def test_a_permanent_refusal_fails_the_mail_at_once_without_retrying(
+    srv: Server, clock: FakeClock, smtp_server: FakeSmtp
+) -> None:
+    s = await booked(srv, clock)
+    smtp_server.behaviour = "refuse_permanent"  # 550: no retry can make it go
+    await invite(srv, s["id"])
+    for _ in range(100):
+        (row,) = (await srv.api("GET", f"/api/sessions/{s['id']}/invitations")).json()["invitations"]
+        if row["mail"] != "queued":
+            break
+        await asyncio.sleep(0.05)
+    assert row["mail"] == "failed" and "550" in row["mail_error"], row
+    clock.advance(seconds=3600)  # far past any back-off: nothing is tried again
+    await asyncio.sleep(0.5)
+    assert smtp_server.refusals == 1
+    assert (await srv.api("GET", f"/api/sessions/{s['id']}")).json()["mail_failed"] == 1
+
+
 # ---------------------------------------------------------------- reminders (the clock is moved, not slept through)
 
 

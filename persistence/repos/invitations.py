@@ -128,6 +128,16 @@ async def invitees(db: DbSession, *, session_id: str, removed: bool = False) -> 
     return sorted(rows, key=lambda i: (i.role != "instructor", i.name.lower(), i.email.lower()))
 
 
+async def of_recipient(db: DbSession, *, session_id: str, recipient: str) -> Invitation | None:
+    """One recipient's invitation to a session (the unique session and recipient), taken off or not."""
+    row = await db.scalar(
+        select(InvitationRecord).where(
+            InvitationRecord.session_id == session_id, InvitationRecord.recipient == recipient
+        )
+    )
+    return None if row is None else _invitation(row)
+
+
 async def get(db: DbSession, *, invitation_id: str) -> Invitation | None:
     row = await db.get(InvitationRecord, invitation_id)
     return None if row is None else _invitation(row)

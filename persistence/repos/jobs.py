@@ -167,12 +167,12 @@ async def complete(db: DbSession, *, job_id: int, now: datetime, attempt: int | 
     return await _mark(db, job_id, attempt, state="done", done_at=now, lease_until=None, updated_at=now)
 
 
-async def fail(db: DbSession, *, job: Job, now: datetime, error: str) -> Job | None:
+async def fail(db: DbSession, *, job: Job, now: datetime, error: str, permanent: bool = False) -> Job | None:
     """Record a failed attempt: pending again after the back-off, or failed for good (core.jobs.next_after_failure).
 
     Answers the job as it now stands, or None when another claim has taken it since this one.
     """
-    after = next_after_failure(job, now, error)
+    after = next_after_failure(job, now, error, permanent=permanent)
     marked = await _mark(
         db,
         job.id,

@@ -71,6 +71,11 @@ def test_the_failure_of_the_last_attempt_fails_the_job_for_good() -> None:
     assert last.due_at == running(jobs.MAX_ATTEMPTS).due_at  # failed jobs keep the time they were due
 
 
+def test_a_permanent_failure_fails_the_job_on_its_first_attempt() -> None:
+    after = jobs.next_after_failure(running(1), NOW, "MailRefused: 550 5.1.1 no such user", permanent=True)
+    assert (after.state, after.last_error, after.lease_until) == ("failed", "MailRefused: 550 5.1.1 no such user", None)
+
+
 def test_the_retries_of_a_failing_job_span_about_an_hour() -> None:
     job, now = running(1), NOW
     while True:

@@ -37,6 +37,7 @@ class FakeSmtp:
         self.behaviour = "accept"
         self.delay = delay
         self._next: list[str] = []
+        self.refusals = 0  # DATA commands answered with a refusal
         self._raw: list[bytes] = []
         self._at: list[float] = []
         self._lock = threading.Lock()
@@ -63,6 +64,7 @@ class FakeSmtp:
         with self._lock:
             behaviour = self._next.pop(0) if self._next else self.behaviour
             if behaviour in _REPLIES:
+                self.refusals += 1
                 return _REPLIES[behaviour]
             self._raw.append(bytes(envelope.original_content or envelope.content))
             self._at.append(time.time())
