@@ -150,3 +150,26 @@ _BRANCHES = frozenset({"str", "int", "float", "bool", "none", "dict", "list"})
 def _is_branch(part: int | str) -> bool:
     """pydantic's name for a member of a union in an error's location, not a field."""
     return isinstance(part, str) and ("[" in part or "-" in part or part in _BRANCHES)
+
+
+# ---- after the class: recording consent (docs/consent.md)
+
+ConsentText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=MULTI_LINE)]
+OverrideReason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=MULTI_LINE)
+]
+
+
+class ConsentRequest(Payload):
+    purpose: Literal["recording"]
+    text: ConsentText | None = None  # blank or absent: COMPANION_CONSENT_TEXT
+
+
+class ConsentAnswer(Payload):
+    request_id: Id
+    consent: bool
+
+
+class RecordingStatus(Payload):
+    recording: bool
+    override_reason: OverrideReason | None = None

@@ -12,7 +12,8 @@ from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core import platforms
+from core import feedback, platforms
+from core.errors import Invalid
 from core.platforms import BUILT_IN, Platform
 
 # Development keys are generated once and kept beside the SQLite file, so that participant
@@ -23,6 +24,13 @@ _MIN_SECRET_LENGTH = 32
 # so that commands run beside it (`companion staff invite`) print links with the port it really uses.
 _SERVED_URL_FILE = "served_url"
 DEFAULT_PORT = 8000
+# What a recording consent request asks when the instructor gives no text of their own; a request's
+# text (and COMPANION_CONSENT_TEXT) is at most core.consent.MAX_TEXT characters, repeated here.
+DEFAULT_CONSENT_TEXT = (
+    "The instructor would like to record this session. The recording may show your name, voice and "
+    "video. Do you agree to being recorded?"
+)
+MAX_CONSENT_TEXT = 2000
 
 
 class SettingsError(ValueError):
@@ -164,6 +172,14 @@ class Settings:
     # is ./var/files by default), and the largest accepted.
     storage_dir: Path | None = None
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Feedback forms after the class (docs/feedback.md): the forms a session gets when staff set none
+    # (built in, or COMPANION_FEEDBACK_FORM's JSON file), and when the one reminder goes after the close.
+    feedback_defaults: feedback.Defaults = field(default_factory=feedback.Defaults)
+    feedback_reminder: Offset = field(default_factory=lambda: parse_offset("48h"))
+    # Recording consent (docs/consent.md): the text a consent request shows unless it gives its own.
+    consent_text: str = DEFAULT_CONSENT_TEXT
+    # Zoom's webhook (docs/platform-attendance.md): its app's secret token; None: the webhook answers 404.
+    zoom_webhook_secret: str | None = None
 
     @property
     def files_dir(self) -> Path:
@@ -233,7 +249,21 @@ class Settings:
             jobs_lease_s=float(env.get("COMPANION_JOBS_LEASE_S", "300")),
             storage_dir=Path(env["COMPANION_STORAGE_DIR"]) if env.get("COMPANION_STORAGE_DIR") else None,
             max_upload_bytes=_megabytes("COMPANION_MAX_UPLOAD_MB", env.get("COMPANION_MAX_UPLOAD_MB") or "50"),
+            feedback_defaults=_feedback_form(env.get("COMPANION_FEEDBACK_FORM")),
+            feedback_reminder=_offset_setting(
+                "COMPANION_FEEDBACK_REMINDER", env.get("COMPANION_FEEDBACK_REMINDER") or "48h"
+            ),
+            consent_text=_consent_text(env.get("COMPANION_CONSENT_TEXT")),
+            zoom_webhook_secret=(env.get("COMPANION_ZOOM_WEBHOOK_SECRET") or "").strip() or None,
         )
+
+
+def _consent_text(text: str | None) -> str:
+    """COMPANION_CONSENT_TEXT, trimmed; unset or blank: the built-in sentence."""
+    text = (text or "").strip()
+    if len(text) > MAX_CONSENT_TEXT:
+        raise SettingsError(f"COMPANION_CONSENT_TEXT must be at most {MAX_CONSENT_TEXT} characters")
+    return text or DEFAULT_CONSENT_TEXT
 
 
 def _megabytes(name: str, text: str) -> int:
@@ -244,6 +274,20 @@ def _megabytes(name: str, text: str) -> int:
     if not 0 < mb <= 10_000:
         raise SettingsError(f"{name} must be between 0 and 10000 megabytes")
     return int(mb * 1024 * 1024)
+
+
+def _feedback_form(path: str | None) -> feedback.Defaults:
+    """The default feedback forms of COMPANION_FEEDBACK_FORM's JSON file, or the built-in ones when it is unset."""
+    if not path:
+        return feedback.Defaults()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(f"COMPANION_FEEDBACK_FORM: cannot read {path}: {e}") from None
+    try:
+        return feedback.parse_defaults(text)
+    except Invalid as e:
+        raise SettingsError(f"COMPANION_FEEDBACK_FORM ({path}): {e.message}") from None
 
 
 def _platforms(path: str | None) -> tuple[Platform, ...]:

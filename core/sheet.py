@@ -19,6 +19,7 @@ COLUMNS = (
     "first_seen",
     "last_seen",
     "minutes_present",
+    "platform_minutes",
     "pings_answered",
     "pings_total",
 )
@@ -48,8 +49,13 @@ def rows(
     pings_total: int,
     answered: dict[str, int],
     now: datetime,
+    platform: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per participant; time present counts only between the start and the close."""
+    """One row per participant; time present counts only between the start and the close.
+
+    `platform`: each participant's minutes in the video call as the platform reported them
+    (core/platform_attendance.py); a participant it did not report has None.
+    """
     until = session.closed_at or now
     spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     for pid, connected_at, ended_at in connections:
@@ -71,10 +77,25 @@ def rows(
                 "first_seen": iso(min(a for a, _ in mine)) if mine else None,
                 "last_seen": iso(min(max(b for _, b in mine), until)) if mine else None,
                 "minutes_present": round(present / 60, 2),
+                "platform_minutes": (platform or {}).get(m.id),
                 "pings_answered": answered.get(m.id, 0),
                 "pings_total": pings_total,
             }
         )
+    return out
+
+
+def with_platform(sheet: list[dict[str, Any]], platform: dict[str, float] | None) -> list[dict[str, Any]]:
+    """The sheet with `platform_minutes` as reported now (a sheet saved at close before a report came in)."""
+    out = []
+    for row in sheet:
+        fresh = {k: v for k, v in row.items() if k != "platform_minutes"}
+        ordered: dict[str, Any] = {}
+        for k, v in fresh.items():
+            ordered[k] = v
+            if k == "minutes_present":
+                ordered["platform_minutes"] = (platform or {}).get(row["participant_id"])
+        out.append(ordered)
     return out
 
 

@@ -10,10 +10,12 @@ AbortMultipartUpload, `read` a ranged GET, `delete` a DELETE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +90,22 @@ class LocalFiles:
 
     async def delete(self, sha256: str) -> None:
         await asyncio.to_thread(self._path(sha256).unlink, True)
+
+    async def sweep(self, older_than_s: float) -> int:
+        """Remove writes in progress older than this (left by a process that died mid-write); answers how many."""
+        return await asyncio.to_thread(self._sweep, older_than_s)
+
+    def _sweep(self, older_than_s: float) -> int:
+        if not self._tmp.is_dir():
+            return 0
+        cutoff = time.time() - older_than_s
+        gone = 0
+        for part in self._tmp.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):  # another process may finish or sweep it meanwhile
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    gone += 1
+        return gone
 
     def _keep(self, tmp: Path, sha256: str) -> None:
         final = self._path(sha256)

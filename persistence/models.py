@@ -454,3 +454,205 @@ class PlatformCheckRecord(Base):
     by_name: Mapped[str] = mapped_column(String(200))
     by_role: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- after the class: minutes (0007)
+
+
+class NotesRecord(Base):
+    """The instructor's running notes of a session: the current text and its version (each save that
+    changes it is the next one; earlier texts are not kept)."""
+
+    __tablename__ = "session_notes"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    saved_at: Mapped[datetime]
+    saved_by: Mapped[str] = mapped_column(String(200))
+
+
+class MinutesRecord(Base):
+    """A session's minutes as they stand: summary, key points, action items ({text, owner_email, due})."""
+
+    __tablename__ = "minutes"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    key_points: Mapped[list[str]] = mapped_column(JSON)
+    action_items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+
+
+class MinutesCirculationRecord(Base):
+    """One version of the minutes mailed: its primary key makes that once per version, and `content` keeps
+    what was mailed (the mails are built from it, however the minutes change after)."""
+
+    __tablename__ = "minutes_circulations"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[dict[str, Any]]
+    sent: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    by_name: Mapped[str] = mapped_column(String(200))
+
+
+# ---------------------------------------------------------------- after the class: feedback (0008)
+
+
+class FeedbackFormRecord(Base):
+    """A session's feedback form for one audience (`participants`, or `instructor`: their own form about
+    the session), as staff set it; the close writes the default in force where none was set, so the
+    session record keeps the form that was asked."""
+
+    __tablename__ = "feedback_forms"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(20), primary_key=True)
+    anonymous: Mapped[bool]
+    questions: Mapped[Any]
+    is_default: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class FeedbackResponseRecord(Base):
+    """One person's answers to one form, replaced when they answer again. `respondent` is the SHA-256 of
+    their link's token: it is all an anonymous response keeps of who gave it (so that it can be replaced
+    or erased); a named form's response keeps the participant's id as well (null for the instructor)."""
+
+    __tablename__ = "feedback_responses"
+    __table_args__ = (UniqueConstraint("session_id", "audience", "respondent"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(20))
+    respondent: Mapped[str] = mapped_column(String(64))
+    participant_id: Mapped[str | None] = mapped_column(String(40))
+    answers: Mapped[dict[str, Any]]
+    submitted_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- after the class: consent (0009)
+
+
+class ConsentRequest(Base):
+    """A recording consent request (core.consent.Request): open until replaced or the session closes."""
+
+    __tablename__ = "consent_requests"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+
+
+class ConsentAnswer(Base):
+    """Every answer with its time (a participant may change theirs while the request is open: the latest counts)."""
+
+    __tablename__ = "consent_answers"
+    __table_args__ = (Index("ix_consent_answers_request", "request_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("consent_requests.id", ondelete="CASCADE"))
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    consent: Mapped[bool]
+    answered_at: Mapped[datetime]
+
+
+class RecordingRecord(Base):
+    """One stretch of recording (core.consent.Recording): started, with the consent at that moment, and stopped."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(200))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    consent: Mapped[Any]  # {request_id, yes, no, pending} when it started
+    stopped_at: Mapped[datetime | None]
+    stopped_by: Mapped[str | None] = mapped_column(String(200))
+
+
+# ---------------------------------------------------------------- after the class: the session record (0010)
+
+
+class SessionRecordVersion(Base):
+    """One version of a session's record: a zip kept in the file store by its SHA-256, and what it holds.
+
+    The row is written only once the zip is whole in the store, so a half-built record is never listed;
+    `digest` is the SHA-256 of the listed files' names and sums, so a rebuild that finds nothing changed
+    makes no new version.
+    """
+
+    __tablename__ = "session_records"
+    __table_args__ = (UniqueConstraint("session_id", "version", name="uq_session_records_version"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+    files: Mapped[Any]  # the manifest's entries: [{name, sha256, size}]
+    built_at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- platform attendance (0011)
+
+
+class PlatformImport(Base):
+    """A platform's attendance report imported for a session: one per platform (a second replaces the first)."""
+
+    __tablename__ = "platform_imports"
+    __table_args__ = (UniqueConstraint("session_id", "platform", name="uq_platform_imports_platform"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))  # zoom, teams
+    layout: Mapped[str] = mapped_column(String(60))
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(200))
+    duplicates: Mapped[int] = mapped_column(Integer)
+
+
+class PlatformRow(Base):
+    """One interval of a report: who, when they joined and left, and the roster participant it is."""
+
+    __tablename__ = "platform_rows"
+    __table_args__ = (UniqueConstraint("import_id", "row", name="uq_platform_rows_row"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    import_id: Mapped[str] = mapped_column(ForeignKey("platform_imports.id", ondelete="CASCADE"), index=True)
+    row: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime]
+    participant_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id", ondelete="SET NULL"))
+    matched_by: Mapped[str | None] = mapped_column(String(10))  # email, name, manual
+
+
+class ZoomEventRecord(Base):
+    """A participant joined or left, as Zoom's webhook told it; `key` is Zoom's identity of the event."""
+
+    __tablename__ = "zoom_events"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # joined, left
+    meeting_id: Mapped[str] = mapped_column(String(40))
+    meeting_uuid: Mapped[str] = mapped_column(String(300))
+    who: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime]

@@ -106,6 +106,17 @@ def event_table(service: Service) -> dict[str, EventSpec]:
         await s.lifecycle.platform(c.session_id, p)
         return {}
 
+    async def consent_request(c: Conn, p: P.ConsentRequest) -> dict[str, Any]:
+        return {"request_id": (await s.consent.request(c.actor, c.session_id, p)).id}
+
+    async def consent_answer(c: Conn, p: P.ConsentAnswer) -> dict[str, Any]:
+        await s.consent.answer(c.actor, c.session_id, p)
+        return {}
+
+    async def recording_status(c: Conn, p: P.RecordingStatus) -> dict[str, Any]:
+        await s.consent.recording(c.actor, c.session_id, p)
+        return {}
+
     return {
         "clock:sync": EventSpec(None, P.ClockSync, clock_sync),
         "session:state": EventSpec(None, P.Empty, session_state),
@@ -125,4 +136,7 @@ def event_table(service: Service) -> dict[str, EventSpec]:
         "session:delay": EventSpec(CONDUCT_ROLES, P.Delay, session_delay),
         "session:close": EventSpec(CONDUCT_ROLES, P.Empty, session_close),
         "platform:status": EventSpec(STAFF_ROLES, P.Platform, platform),
+        "consent:request": EventSpec(CONDUCT_ROLES, P.ConsentRequest, consent_request),
+        "consent:answer": EventSpec(PARTICIPANT_ONLY, P.ConsentAnswer, consent_answer),
+        "recording:status": EventSpec(CONDUCT_ROLES, P.RecordingStatus, recording_status),
     }

@@ -6,6 +6,10 @@ import re
 from typing import Any
 
 from server.api import API
+from server.feedback import FEEDBACK_API
+from server.minutes import MINUTES_API
+from server.platform_attendance import PLATFORM_ATTENDANCE_API
+from server.record import RECORD_API
 from server.setup import SETUP_API
 from server.staff import STAFF_API
 
@@ -38,7 +42,7 @@ ERROR = {
 
 
 # Answers that are files rather than JSON, by the path's extension.
-_ANSWER_MEDIA = {"csv": "text/csv", "ics": "text/calendar"}
+_ANSWER_MEDIA = {"csv": "text/csv", "ics": "text/calendar", "zip": "application/zip"}
 
 
 def _plain(prop: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +58,7 @@ def _plain(prop: dict[str, Any]) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
-    for operation in [*API, *STAFF_API, *SETUP_API]:
+    for operation in [*API, *STAFF_API, *SETUP_API, *MINUTES_API, *FEEDBACK_API, *RECORD_API, *PLATFORM_ATTENDANCE_API]:
         path, method, model, roles = operation.path, operation.method, operation.body, operation.roles
         op: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}
         if roles is not None:

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import setup
+from server import feedback, minutes, platform_attendance, record, setup
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -35,5 +35,9 @@ def routes() -> list[Route | Mount]:
         Route("/schedule", _page("schedule.html")),
         Route("/rsvp/{token}", _page("rsvp.html"), methods=["GET"]),
         *setup.routes(),  # the participants' setup check: its page and its API routes
+        *minutes.routes(),  # after the class: notes and minutes
+        *feedback.routes(),  # after the class: feedback forms, their personal links and results
+        *record.routes(),  # after the class: the session record
+        *platform_attendance.routes(),  # the platform's attendance: Zoom's webhook, the reports
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

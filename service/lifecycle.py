@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from core import helpdesk, lifecycle, payloads, pings, sheet
 from core.errors import Invalid
 from core.model import SessionState
-from persistence.repos import attendance, connections, help, roster, sessions
+from persistence.repos import attendance, connections, help, platform_attendance, roster, sessions
 from persistence.repos import pings as pings_repo
 from service.unit import Unit
 
@@ -19,9 +20,16 @@ from service.unit import Unit
 MAX_TOTAL_DELAY_MINUTES = 7 * 24 * 60
 
 
+# What else happens when a session closes, in the close's own transaction (so it is durable with it):
+# the areas after the class register theirs (the feedback forms, the session record), typically a job.
+OnClose = Callable[[DbSession, SessionState, datetime], Awaitable[None]]
+
+
 class Lifecycle:
     def __init__(self, unit: Unit) -> None:
         self._u = unit
+        self.on_close: list[OnClose] = []
+        self.after_close: list[Callable[[], None]] = []  # once the close is committed (wake the job runner)
 
     async def create(self, state: SessionState) -> SessionState:
         now = self._u.now()
@@ -78,9 +86,16 @@ class Lifecycle:
                     await attendance.save_attendance(
                         db, session_id=session_id, rows=await attendance_rows(db, closed, now)
                     )
+                    for hook in self.on_close:
+                        await hook(db, closed, now)
 
                 pending = await self._u.write(session_id, op, events)
-        await (pending if pending is not None else self._u.barrier())
+        if pending is None:
+            await self._u.barrier()
+            return closed
+        await pending
+        for wake in self.after_close:
+            wake()
         return closed
 
     async def platform(self, session_id: str, p: payloads.Platform) -> None:
@@ -96,4 +111,5 @@ async def attendance_rows(db: DbSession, session: SessionState, now: datetime) -
     members = await roster.members(db, session_id=session.id)
     conns = await connections.connections(db, session_id=session.id)
     total, answered = await pings_repo.answer_counts(db, session_id=session.id)
-    return sheet.rows(session, members, conns, total, answered, now)
+    platform = await platform_attendance.platform_minutes(db, session=session, now=now)
+    return sheet.rows(session, members, conns, total, answered, now, platform)

@@ -12,12 +12,12 @@ from limits import RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
-from core import attendance, lifecycle, payloads, timeline
+from core import attendance, lifecycle, payloads, sheet, timeline
 from core.errors import NotFound
 from core.model import Actor, Member, SessionState
 from persistence.identity import new_id
 from persistence.repos import attendance as attendance_repo
-from persistence.repos import connections, roster
+from persistence.repos import connections, platform_attendance, roster
 from service.invitations import Invitations
 from service.lifecycle import attendance_rows
 from service.unit import Unit
@@ -146,6 +146,8 @@ class Roster:
             saved = await self._u.read(attendance_repo.saved_attendance, session_id=session_id)
             if saved:
                 order = {m.id: i for i, m in enumerate(await self._u.read(roster.members, session_id=session_id))}
-                return sorted(saved, key=lambda r: order.get(r["participant_id"], 0))
+                # A platform's report often comes in after the close: its minutes are read as they are now.
+                platform = await self._u.read(platform_attendance.platform_minutes, session=state, now=self._u.now())
+                return sheet.with_platform(sorted(saved, key=lambda r: order.get(r["participant_id"], 0)), platform)
         now = self._u.now()
         return await self._u.read(lambda db: attendance_rows(db, state, now))

@@ -20,21 +20,26 @@ from core.video import VideoProvider
 from persistence.db import ping_database
 from persistence.files import LocalFiles
 from persistence.live.base import LiveStore
-from service import invitations, preparation, views
+from service import feedback, invitations, preparation, session_record, views
 from service.access import Access
 from service.chat import Chat
+from service.consent import Consent
+from service.feedback import Feedback
 from service.help import Help
 from service.invitations import Invitations, Transport
 from service.jobs import JobRunner
 from service.lifecycle import Lifecycle
 from service.loops import Loops
+from service.minutes import MINUTES_MAIL, MinutesArea
 from service.pings import Pings
+from service.platform_attendance import PlatformAttendance
 from service.preparation import Preparation
 from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
 from service.roster import Roster
 from service.scheduling import Scheduling
+from service.session_record import SessionRecords
 from service.smtp import LogTransport, SmtpTransport
 from service.ticker import Ticker
 from service.unit import Unit
@@ -42,6 +47,7 @@ from video import provider_for
 from video import providers as video_providers
 
 log = logging.getLogger("companion.service")
+STALE_WRITE_S = 3600.0
 
 
 class Service:
@@ -95,9 +101,19 @@ class Service:
             self.invitations,
         )
         self.roster = Roster(self.unit, limiter, self.invitations)
-        self.preparation = Preparation(self.unit, settings, LocalFiles(settings.files_dir), self.invitations, transport)
+        self.files = LocalFiles(settings.files_dir)  # materials and session records
+        self.preparation = Preparation(self.unit, settings, self.files, self.invitations, transport)
+        self.session_record = SessionRecords(self.unit, self.files)
+        self.lifecycle.on_close.append(self.session_record.at_close)  # the first version, straight after
         self.invitations.materials = self.preparation.links_for  # invitations list them, each link personal
         self.invitations.also_schedule.append(self.preparation.schedule_flag)  # a day before: ready or mailed
+        self.feedback = Feedback(self.unit, settings, transport)  # after the class: forms, links, mails
+        self.lifecycle.on_close.append(self.feedback.on_close)  # in the close's transaction: mails and events
+        self.minutes = MinutesArea(self.unit, settings, transport)  # notes and minutes; circulated by mail jobs
+        self.consent = Consent(self.unit, settings.consent_text)  # recording consent and the recording banner
+        self.lifecycle.on_close.append(self.consent.on_close)  # the request ends, the recording stops
+        self.lifecycle.after_close.append(self.consent.after_close)  # then every tab hears it stopped
+        self.platform_attendance = PlatformAttendance(self.unit, settings.zoom_webhook_secret)  # Zoom, Teams
         self.jobs = JobRunner(
             sessionmaker,
             self.clock,
@@ -107,12 +123,20 @@ class Service:
                 invitations.REMINDER_MAIL: self.invitations.send_reminder,
                 preparation.FILES_GC: self.preparation.collect,
                 preparation.READINESS: self.preparation.flag,
+                feedback.OPEN: self.feedback.run_open,
+                feedback.MAIL: self.feedback.send_mail,
+                feedback.REMINDER: self.feedback.run_reminder,
+                MINUTES_MAIL: self.minutes.send_mail,
+                session_record.BUILD: self.session_record.build,
             },
             every_s=settings.jobs_every_s,
             batch=settings.jobs_batch,
             lease=timedelta(seconds=settings.jobs_lease_s),
         )
         self.invitations.wake = self.jobs.wake
+        self.feedback.wake = self.jobs.wake
+        self.minutes.wake = self.jobs.wake
+        self.lifecycle.after_close.append(self.jobs.wake)  # what the close queued runs at once
         self.ticker = Ticker(
             self.unit,
             self.lifecycle,
@@ -137,12 +161,17 @@ class Service:
         if actor.role == "participant" and actor.email:
             snapshot["me"]["calendar_url"] = self.invitations.calendar_url(actor.email)  # "Add to calendar"
         snapshot["materials"] = await self.preparation.listing(actor, state)
+        if (form := self.feedback.tab(actor, state)) is not None:
+            snapshot["feedback"] = form  # a tab opened after the close shows the participant's form
+        snapshot.update(await self.consent.snapshot(actor, state))  # the open consent request, the recording
         return snapshot
 
     # ------------------------------------------------------------ lifespan
 
     async def start(self) -> None:
         self.writer.start()
+        # A write to the file store that has not moved for an hour was left by a process that died.
+        await self.files.sweep(older_than_s=STALE_WRITE_S)
         if not self.clustered:
             # The embedded default is one process: every connection still open in the database was
             # left by a process that died, and ends where it was last known alive.
@@ -150,6 +179,7 @@ class Service:
         self.loops.spawn("emitter", self.publisher.emit_forever)
         self.loops.spawn("batcher", self.publisher.batch_forever)
         self.loops.spawn("ticker", self.ticker.run)
+        self.loops.spawn("consent", self.consent.refresh_forever)  # pending moves as tabs come and go
         self.loops.spawn("jobs", self._jobs_forever)
 
     async def _jobs_forever(self) -> None:
@@ -159,7 +189,7 @@ class Service:
     async def quiesce(self) -> None:
         """Stop ticking and batching, end this process's sockets in one write, commit what was acknowledged."""
         self.loops.report_dead()
-        await self.loops.cancel("ticker", "batcher")
+        await self.loops.cancel("ticker", "batcher", "consent")
         await self.jobs.stop()  # the mails of the batch in hand are sent and marked, or left to their lease
         await self.loops.cancel("jobs")
         await self.presence.end_mine(self.clock.now())

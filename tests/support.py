@@ -139,6 +139,17 @@ class Server:
     clients: list[Client] = field(default_factory=list)
     app: Any = None  # the ASGI app it serves (tests that look behind it find the Hub there)
 
+    @property
+    def service(self) -> Any:
+        """The Service behind the app (socketio.ASGIApp -> SecurityHeaders -> Starlette), for tests that act on it."""
+        node = self.app
+        for _ in range(8):
+            state = getattr(node, "state", None)
+            if state is not None and hasattr(state, "service"):
+                return state.service
+            node = getattr(node, "other_asgi_app", None) or getattr(node, "app", None)
+        raise AssertionError("no service found behind the app")
+
     async def api(
         self, method: str, path: str, json: Any = None, token: str | None = None, **kw: Any
     ) -> httpx.Response:

@@ -207,7 +207,7 @@ async def test_a_class_in_four_pages(site: Server, browser: Browser, tmp_path: P
     assert await ana.page.evaluate("() => Object.keys(localStorage).filter((k) => k.includes('outbox'))") == []
 
     # The platform banner: support says the video platform is down; participants see the backup plan.
-    await desk.page.get_by_label("Down").check()
+    await desk.page.get_by_label("Down", exact=True).check()
     await desk.page.get_by_label("Message to everyone (optional)").fill("Dial in: +1 555 0100, PIN 4242")
     await desk.page.get_by_role("button", name="Update status").click()
     for tab in (ana, bo):
@@ -215,7 +215,7 @@ async def test_a_class_in_four_pages(site: Server, browser: Browser, tmp_path: P
         await expect(banner).to_contain_text("Dial in: +1 555 0100, PIN 4242")
         await expect(banner).to_contain_text("Keep this tab open")
     await expect(dash.page.get_by_role("alert").filter(has_text="The video platform is down")).to_be_visible()
-    await expect(dash.page.get_by_label("Down")).to_be_checked()
+    await expect(dash.page.get_by_label("Down", exact=True)).to_be_checked()
 
     for tab in tabs:
         tab.assert_no_script_errors()

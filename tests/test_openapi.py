@@ -255,6 +255,7 @@ PAGES = {
     ("GET", "/dashboard/{session_id}"),
     ("GET", "/support/{session_id}"),
     ("GET", "/rsvp/{token}"),
+    ("GET", "/feedback/{token}"),
     ("GET", "/setup/{session_id}"),
     ("GET", "/static"),
 }

@@ -55,6 +55,8 @@ def _apply_participant(model: dict[str, Any], event: str, data: Any) -> None:
         model["pings"] = [p for p in model["pings"] if p["ping_id"] != data["ping_id"]]
     elif event == "help:ticket":
         model["ticket"] = data
+    elif event == "feedback":
+        model["feedback"] = data
     elif event == "chat":
         model["last_seq"] = max(model["last_seq"], data["seq"])
 

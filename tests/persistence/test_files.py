@@ -45,3 +45,16 @@ async def test_the_same_bytes_are_kept_once_and_an_aborted_write_leaves_nothing(
         await w.write(b"too long")
     kept = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert [p.name for p in kept] == [hashlib.sha256(b"hello").hexdigest()]
+
+
+async def test_a_sweep_removes_only_writes_left_long_enough(tmp_path: Path) -> None:
+    store = LocalFiles(tmp_path)
+    old = await store.begin(limit=10, head=2)
+    (left,) = (tmp_path / "tmp").glob("*.part")
+    os.utime(left, (left.stat().st_atime - 7200, left.stat().st_mtime - 7200))
+    fresh = await store.begin(limit=10, head=2)
+    await fresh.write(b"going")
+    assert await store.sweep(older_than_s=3600) == 1
+    assert not left.exists() and len(list((tmp_path / "tmp").glob("*.part"))) == 1
+    assert (await fresh.commit()).size == 5
+    await old.abort()  # the process that "died" would never get here; its file is gone already

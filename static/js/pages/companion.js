@@ -19,12 +19,17 @@ import { createSharedResults } from '../participant/shared-results.js';
 import { createHelpState } from '../participant/help-state.js';
 import { createHelpView } from '../participant/help-view.js';
 import { createEndView } from '../participant/end-view.js';
+import { createFeedbackCard } from '../feedback/tab-card.js';
+import { createConsentState } from '../participant/consent-state.js';
+import { createConsentPrompt } from '../participant/consent-prompt.js';
+import { createRecordingBanner } from '../participant/consent-banner.js';
 
 function main(page) {
   const { call, notices, clock, ticker, connection } = page;
   const state = createSessionState();
   const pings = createPingsState();
   const help = createHelpState();
+  const consent = createConsentState(); // recording consent and the recording banner
 
   const chat = createChatPanel({
     sessionId: page.sessionId, token: page.token, call, notices,
@@ -66,6 +71,13 @@ function main(page) {
     },
     { state },
   );
+  const consentPrompt = createConsentPrompt(byId('consent-section'), { call, notices, consent });
+  const recordingBanner = createRecordingBanner(byId('recording-banner'), { notices });
+  function renderConsent() {
+    if (state.isClosed) consent.end();
+    consentPrompt.render();
+    recordingBanner.render(consent.recording);
+  }
 
   function renderSession() {
     sessionView.render(state.session);
@@ -104,6 +116,12 @@ function main(page) {
     }
   }
 
+  // After the close: the participant's own feedback form (their link is personal).
+  const feedback = createFeedbackCard({
+    section: byId('feedback-section'), link: byId('feedback-link'), root: byId('feedback-form'),
+    note: byId('end-note'),
+  });
+
   const startsAt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   function remind(event) {
     const note = byId('reminder-note');
@@ -117,17 +135,23 @@ function main(page) {
         state.applySnapshot(snapshot);
         pings.replaceAll(snapshot.pings);
         help.replace(snapshot.ticket);
+        consent.applySnapshot(snapshot);
       },
       render(snapshot) {
         setText(byId('whoami'), state.me?.name ? `Signed in as ${state.me.name}` : '');
         renderSession();
         renderCalendar();
         renderMaterials(snapshot.materials);
+        feedback.show(snapshot.feedback);
         banner.render(state.platform);
         pingCards.render();
+        renderConsent();
       },
     },
-    session: { update: (session) => state.applySession(session), render: () => { renderSession(); renderCalendar(); } },
+    session: {
+      update: (session) => state.applySession(session),
+      render: () => { renderSession(); renderCalendar(); renderConsent(); },
+    },
     platform: { update: (platform) => state.applyPlatform(platform), render: () => banner.render(state.platform) },
     ping: { update: (ping) => pings.add(ping), render: () => pingCards.render() },
     'ping:closed': { update: (event) => pings.close(event.ping_id), render: () => pingCards.render() },
@@ -136,6 +160,9 @@ function main(page) {
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
     reminder: { update: () => {}, render: remind },
     materials: { update: () => {}, render: reloadMaterials },
+    feedback: { update: () => {}, render: (event) => feedback.show(event) },
+    consent: { update: (event) => consent.applyRequest(event), render: renderConsent },
+    recording: { update: (event) => consent.setRecording(event.recording), render: renderConsent },
   });
 
   ticker.add(countdownView.tick);

@@ -38,6 +38,12 @@ import { createAttendanceReport } from '../staff/attendance-report.js';
 import { createChatLog } from '../staff/chat-log.js';
 import { createInvitationsPanel } from '../invite/invitations-panel.js';
 import { createPreparationPanel } from '../prep/preparation-panel.js';
+import { createMinutesPanel } from '../after/minutes-panel.js';
+import { createConsentPanel } from '../after/consent-panel.js';
+import { createRecordingBanner } from '../participant/consent-banner.js';
+import { createRecordPanel } from '../after/record-panel.js';
+import { createPlatformAttendancePanel } from '../after/platform-attendance-panel.js';
+import { createFeedbackPanel } from '../after/feedback-panel.js';
 import {
   dropNotice, droppedOut, helpNotices, lostNotice, mentionNotice, mentionsMe, titleWithCount,
 } from '../staff/notice-rules.js';
@@ -272,6 +278,47 @@ function main(page) {
     },
   });
 
+  // Notes and minutes: open for whoever writes them, so the notes box is there mid-lecture without a click.
+  const minutesPanel = createMinutesPanel(byId('minutes'), {
+    request: api.send,
+    canWrite: canConduct,
+    onSummary: (text) => setText(byId('minutes-summary'), text),
+  });
+  let minutesOpened = false;
+
+  // Feedback: the results of each form (staff) and its editor (admins, the instructor).
+  const feedbackPanel = createFeedbackPanel(byId('feedback'), {
+    request: api.send,
+    canEdit: canConduct,
+    onSummary: (text) => setText(byId('feedback-summary'), text),
+  });
+
+  // The session record: for those who may download it (admins, the instructor); made at close.
+  const recordPanel = createRecordPanel(byId('record'), {
+    request: api.send,
+    download: api.download,
+    onSummary: (text) => setText(byId('record-summary'), text),
+  });
+
+  // Platform attendance: the Zoom or Teams report beside the check-in (staff; admins and the instructor import).
+  const platformAttendancePanel = createPlatformAttendancePanel(byId('platform-attendance'), {
+    request: api.send,
+    canImport: canConduct,
+    onSummary: (text) => setText(byId('platform-attendance-summary'), text),
+  });
+
+  // Recording consent: ask, live yes / no / pending, start and stop; the banner while it records.
+  const consentPanel = createConsentPanel(byId('consent'), {
+    call, notices, canConduct,
+    onSummary: (text) => setText(byId('consent-summary'), text),
+  });
+  const recordingBanner = createRecordingBanner(null, { notices });
+  function renderConsent() {
+    consentPanel.setStatus(state.status);
+    consentPanel.render();
+    recordingBanner.render(consentPanel.recording);
+  }
+
   function renderRoster() {
     rosterView.render();
     countsView.render(roster.counts(), state.status);
@@ -298,6 +345,13 @@ function main(page) {
     platformSwitch.setEnabled(!state.isClosed);
     chat.setClosed(state.isClosed);
     show(byId('chat-form'), !state.isClosed); // read-only after close: no dead box
+    renderConsent();
+    show(byId('platform-attendance-fold'), Boolean(state.me && state.me.role !== 'participant'));
+    if (state.me && state.me.role !== 'participant') platformAttendancePanel.show({ id: sessionId, status: state.status });
+    show(byId('record-fold'), canConduct());
+    if (canConduct()) recordPanel.show({ id: sessionId, status: state.status });
+    if (state.me && state.me.role !== 'participant') preparation.show({ id: sessionId, status: state.status });
+    if (state.me && state.me.role !== 'participant') feedbackPanel.show({ id: sessionId, status: state.status });
     renderRoster();
     if (state.isClosed && !reportShown) {
       // Close answers once attendance and chat are saved, so the sheets are final now.
@@ -344,6 +398,7 @@ function main(page) {
         history.apply(snapshot.participants, roster.counts().connected, clock.now());
         results.replaceOpen(snapshot.pings);
         freshTickets = queue.replace(snapshot.tickets);
+        consentPanel.applySnapshot(snapshot);
       },
       render() {
         if (state.me?.role === 'participant') {
@@ -357,7 +412,9 @@ function main(page) {
         chat.render();
         if (state.me?.role !== 'participant') {
           invitations.show({ id: sessionId }, { again: true });
-          preparation.show({ id: sessionId, status: state.status });
+          minutesPanel.show({ id: sessionId, status: state.status });
+          if (canConduct() && !minutesOpened) byId('minutes-fold').open = true;
+          minutesOpened ||= canConduct();
         }
       },
     },
@@ -387,6 +444,9 @@ function main(page) {
     rsvp: { update: (event) => invitations.applyRsvp(event), render: () => {} },
     materials: { update: () => {}, render: () => preparation.reload() },
     readiness: { update: () => {}, render: () => preparation.reload() },
+    consent: { update: (event) => consentPanel.applyRequest(event), render: renderConsent },
+    'consent:results': { update: (event) => consentPanel.applyResults(event), render: renderConsent },
+    recording: { update: (event) => consentPanel.setRecording(event.recording), render: renderConsent },
   });
 
   const controls = createSessionControls(

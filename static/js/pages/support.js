@@ -13,6 +13,7 @@ import { createRosterState } from '../staff/roster-state.js';
 import { createQueueState } from '../staff/queue-state.js';
 import { createQueueView } from '../staff/queue-view.js';
 import { createTicketAlerts } from '../staff/ticket-alerts.js';
+import { createRecordingBanner } from '../participant/consent-banner.js';
 
 const SUPPORT_ROLES = new Set(['support', 'admin']);
 
@@ -35,6 +36,8 @@ function main(page) {
   );
   const banner = createPlatformBanner(byId('platform-banner'), { audience: 'staff', notices });
   const platformSwitch = createPlatformSwitch(byId('platform-form'), { call, notices });
+  const recordingBanner = createRecordingBanner(byId('recording-banner'), { notices });
+  let recording = false;
   const queueView = createQueueView(
     {
       waitingList: byId('queue-waiting'), claimedList: byId('queue-claimed'), waitingEmpty: byId('queue-waiting-empty'),
@@ -76,6 +79,7 @@ function main(page) {
         state.applySnapshot(snapshot);
         roster.replace(snapshot);
         freshTickets = queue.replace(snapshot.tickets);
+        recording = snapshot.recording === true;
       },
       render() {
         if (!canSupport() && state.me) notices.error('This link cannot claim or resolve requests (support or admin only).');
@@ -84,9 +88,13 @@ function main(page) {
         renderPlatform();
         renderConnected();
         renderQueue();
+        recordingBanner.render(recording && !state.isClosed);
       },
     },
-    session: { update: (session) => state.applySession(session), render: renderSession },
+    session: {
+      update: (session) => state.applySession(session),
+      render: () => { renderSession(); recordingBanner.render(recording && !state.isClosed); },
+    },
     platform: { update: (platform) => state.applyPlatform(platform), render: renderPlatform },
     'help:queue': { update: (event) => { freshTickets = queue.replace(event.tickets); }, render: renderQueue },
     presence: { update: (event) => roster.applyPresence(event), render: renderConnected },
@@ -96,6 +104,10 @@ function main(page) {
     rsvp: IGNORE,
     materials: IGNORE,
     readiness: IGNORE,
+    // Consent counts are the dashboard's; the recording banner shows here too.
+    consent: IGNORE,
+    'consent:results': IGNORE,
+    recording: { update: (event) => { recording = event.recording === true; }, render: () => recordingBanner.render(recording) },
     chat: { update: (message) => chat.put(message), render: () => chat.render() },
   });
 

@@ -113,10 +113,14 @@ export function createPreparationPanel(
 
   function render(ready, shared, runs) {
     const missing = ready.checks.filter((c) => !c.ok);
-    const text = ready.ready ? 'Ready.' : `Not ready: ${missing.map((c) => CHECK_NAMES[c.name] || c.name).join(', ')}.`;
-    setText(summary, ready.flagged ? `${text} It starts within 24 hours.` : text);
+    const over = session.status === 'closed' || session.status === 'cancelled';
+    // Once the session is over, readiness is history: say so rather than "Not ready".
+    const text = over
+      ? (session.status === 'closed' ? 'The session has ended.' : 'The session was cancelled.')
+      : ready.ready ? 'Ready.' : `Not ready: ${missing.map((c) => CHECK_NAMES[c.name] || c.name).join(', ')}.`;
+    setText(summary, ready.flagged && !over ? `${text} It starts within 24 hours.` : text);
     summary.dataset.ready = ready.ready ? 'yes' : 'no';
-    onSummary(text, !ready.ready && ready.flagged);
+    onSummary(text, !over && !ready.ready && ready.flagged);
     checks.replaceChildren(...ready.checks.map((c) => h('li', { 'data-ok': c.ok ? 'yes' : 'no' }, [
       h('span', { class: 'prep-mark', 'aria-hidden': 'true', text: c.ok ? '✓' : '✗' }),
       h('span', { class: 'prep-check-name', text: `${CHECK_NAMES[c.name] || c.name}: ` }),
