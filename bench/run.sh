@@ -21,6 +21,8 @@
 #   BENCH_REMINDERS=1          then the reminders check (bench/reminders.py: 10,000 reminder mails due at
 #                              once, two `companion serve` on PostgreSQL, a local SMTP sink); 0 skips it
 #   BENCH_REMINDERS_ARGS=...   options for bench/reminders.py, e.g. "--reminders 2000 --spread-s 60"
+#   BENCH_AFTER=1              then materials (bench/materials.py) and the session record at close
+#                              (bench/record.py); 0 skips them. BENCH_RECORD_ARGS=... options for record.py
 # Exits 1 when a run did not complete or reported errors, lost or duplicated messages (or reminder mails).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -124,6 +126,20 @@ if [ "${BENCH_REMINDERS:-1}" != 0 ]; then
   # shellcheck disable=SC2086 # BENCH_REMINDERS_ARGS is a list of options
   BENCH_PG_ADMIN=$PG_ADMIN "$ROOT/.venv/bin/python" "$BENCH_DIR/reminders.py" --pg-name "${pg_prefix}reminders" \
     --out "$out/reminders/reminders.json" ${BENCH_REMINDERS_ARGS:-} | tee "$out/reminders/summary.txt" || status=1
+  echo
+fi
+# Materials (a 50 MB upload's memory, 2,000 listings at once) and the session record at close (a class of
+# 2,000 with 500 chat messages), each against one `companion serve` on SQLite.
+if [ "${BENCH_AFTER:-1}" != 0 ]; then
+  mkdir -p "$out/after"
+  bench_log "== materials and the session record, one process on SQLite"
+  echo "## materials"
+  "$ROOT/.venv/bin/python" "$BENCH_DIR/materials.py" --json "$out/after/materials.json" >/dev/null || status=1
+  cat "$out/after/materials.json" 2>/dev/null || true
+  echo "## session record"
+  # shellcheck disable=SC2086 # BENCH_RECORD_ARGS is a list of options
+  "$ROOT/.venv/bin/python" "$BENCH_DIR/record.py" --json "$out/after/record.json" ${BENCH_RECORD_ARGS:-} >/dev/null || status=1
+  cat "$out/after/record.json" 2>/dev/null || true
   echo
 fi
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2

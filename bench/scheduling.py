@@ -425,13 +425,16 @@ def indented(rows: list[tuple[int, int, str]]) -> list[str]:
 
 
 @contextmanager
-def served(url: str, tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
-    """`companion serve` on this database (one process, live state in memory), with an admin token of its own."""
+def served(url: str, tmp: Path, secret: str | None = None) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+    """`companion serve` on this database (one process, live state in memory), with an admin token of its own.
+
+    `secret`: its COMPANION_SECRET_KEY (a bench that makes personal links itself needs it), else a random one.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
     env |= {
         "COMPANION_DATA_DIR": str(tmp),
         "COMPANION_DATABASE_URL": url,
-        "COMPANION_SECRET_KEY": secrets.token_hex(32),
+        "COMPANION_SECRET_KEY": secret or secrets.token_hex(32),
     }
     made = subprocess.run(
         [COMPANION, "token", "create", "--role", "admin", "--name", "bench"],

@@ -83,6 +83,7 @@ def run_bench(out: Path, setup: str) -> subprocess.CompletedProcess[str]:
         "BENCH_OUT": str(out),
         "BENCH_SCHEDULING": "0",
         "BENCH_REMINDERS": "0",
+        "BENCH_AFTER": "0",  # materials and the record have smokes of their own (test_bench_materials, _record)
     }
     return subprocess.run(
         ["bash", str(ROOT / "bench" / "run.sh"), "--", "--chat-seconds", "2", "--help-tickets", "5"],
