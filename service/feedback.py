@@ -200,7 +200,10 @@ class Feedback:
     # ------------------------------------------------------------ the close and its jobs
 
     async def on_close(self, db: DbSession, s: SessionState, now: datetime) -> None:
-        """In the close's transaction: write down the forms asked, queue the tabs' event, the mails, the reminder."""
+        """In the close's transaction: write down the forms asked, queue the opening (tabs and mails) and the reminder.
+
+        One job each, not one per person: the close of a class of 2,000 must not write 2,000 job rows
+        before it answers; the opening job queues the mails (keyed, so a repeat queues none twice)."""
         for audience in rules.AUDIENCES:
             if await repo.form_of(db, session_id=s.id, audience=audience) is None:
                 await repo.save_form(
@@ -215,17 +218,6 @@ class Feedback:
         await jobs.schedule(
             db, kind=OPEN, key=job_key(OPEN, s.id, "*", 1), session_id=s.id, due_at=now, payload={}, now=now
         )
-        recipients = [INSTRUCTOR, *(m.id for m in await roster.members(db, session_id=s.id))]
-        for recipient in recipients:
-            await jobs.schedule(
-                db,
-                kind=MAIL,
-                key=job_key(MAIL, s.id, recipient, "link"),
-                session_id=s.id,
-                due_at=now,
-                payload={"recipient": recipient, "reminder": False},
-                now=now,
-            )
         await jobs.schedule(
             db,
             kind=REMINDER,
@@ -237,14 +229,26 @@ class Feedback:
         )
 
     async def run_open(self, job: Job) -> None:
-        """Right after the close: each participant's tabs get their own link (a tab opened later reads it
-        in `session:state`)."""
+        """Right after the close: the link is mailed to everyone (a job each), and each participant's tabs get
+        their own (a tab opened later reads it in `session:state`)."""
         session_id = job.session_id or ""
-        async with self._u.sessions() as db:
+        now = self._u.now()
+        async with self._u.sessions() as db, db.begin():
             s = await sessions.get_session(db, session_id=session_id)
             if s is None or s.status != "closed":
                 raise Skip("the session is gone or not closed")
             members = await roster.members(db, session_id=session_id)
+            for recipient in [INSTRUCTOR, *(m.id for m in members)]:
+                await jobs.schedule(
+                    db,
+                    kind=MAIL,
+                    key=job_key(MAIL, session_id, recipient, "link"),
+                    session_id=session_id,
+                    due_at=now,
+                    payload={"recipient": recipient, "reminder": False},
+                    now=now,
+                )
+        self.wake()
         until = iso(rules.open_until(s.closed_at))
         await self._u.publisher.send(
             [
