@@ -313,7 +313,8 @@ class OutboxMail(Base):
 class AuditEntry(Base):
     """One audited action, written in the same transaction as the change (persistence.repos.audit.record).
 
-    Append-only: nothing updates or deletes a row but the retention purge ("Records over time").
+    Append-only: nothing updates or deletes a row but the retention purge ("Records over time"); the
+    database refuses an UPDATE, and a DELETE of an entry younger than `audit_policy` (migration 0012).
     """
 
     __tablename__ = "audit_log"
@@ -329,6 +330,15 @@ class AuditEntry(Base):
 
 
 # ---------------------------------------------------------------- work to do later
+
+
+class AuditPolicy(Base):
+    """One row: how long an audit entry is kept, which the database's triggers enforce (migration 0012)."""
+
+    __tablename__ = "audit_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    keep_seconds: Mapped[int] = mapped_column(BigInteger)
 
 
 class JobRecord(Base):
