@@ -12,7 +12,7 @@ from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core import feedback, platforms
+from core import feedback, platforms, retention
 from core.errors import Invalid
 from core.platforms import BUILT_IN, Platform
 
@@ -180,6 +180,9 @@ class Settings:
     consent_text: str = DEFAULT_CONSENT_TEXT
     # Zoom's webhook (docs/platform-attendance.md): its app's secret token; None: the webhook answers 404.
     zoom_webhook_secret: str | None = None
+    # How long each kind of record is kept (COMPANION_RETENTION, core/retention.py): the audit log's is
+    # what the database's triggers enforce (audit_policy), set at each start.
+    retention: retention.Retention = field(default_factory=lambda: retention.parse(None))
 
     @property
     def files_dir(self) -> Path:
@@ -255,7 +258,15 @@ class Settings:
             ),
             consent_text=_consent_text(env.get("COMPANION_CONSENT_TEXT")),
             zoom_webhook_secret=(env.get("COMPANION_ZOOM_WEBHOOK_SECRET") or "").strip() or None,
+            retention=_retention(env.get("COMPANION_RETENTION")),
         )
+
+
+def _retention(text: str | None) -> retention.Retention:
+    try:
+        return retention.parse(text)
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
 
 
 def _consent_text(text: str | None) -> str:
