@@ -666,3 +666,17 @@ class ZoomEventRecord(Base):
     email: Mapped[str] = mapped_column(String(320))
     at: Mapped[datetime]
     received_at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- records over time: legal holds (0013)
+
+
+class LegalHold(Base):
+    """A session on legal hold: never purged while the row exists (the hold and its release are audited)."""
+
+    __tablename__ = "legal_holds"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    held_by: Mapped[str] = mapped_column(String(100))  # the internal id of who set it (audit.actor_id)
+    held_at: Mapped[datetime]

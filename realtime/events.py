@@ -48,7 +48,7 @@ def event_table(service: Service) -> dict[str, EventSpec]:
         return {"status": m.checkin_status, "at": iso(m.checked_in_at)}
 
     async def mark(c: Conn, p: P.Mark) -> dict[str, Any]:
-        await s.roster.mark(c.session_id, p)
+        await s.roster.mark(c.actor, c.session_id, p)
         return {}
 
     async def ping_launch(c: Conn, p: P.PingLaunch) -> dict[str, Any]:

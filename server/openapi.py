@@ -10,6 +10,7 @@ from server.feedback import FEEDBACK_API
 from server.minutes import MINUTES_API
 from server.platform_attendance import PLATFORM_ATTENDANCE_API
 from server.record import RECORD_API
+from server.retention import RETENTION_API
 from server.setup import SETUP_API
 from server.staff import STAFF_API
 
@@ -58,7 +59,16 @@ def _plain(prop: dict[str, Any]) -> dict[str, Any]:
 def document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR}
     paths: dict[str, Any] = {}
-    for operation in [*API, *STAFF_API, *SETUP_API, *MINUTES_API, *FEEDBACK_API, *RECORD_API, *PLATFORM_ATTENDANCE_API]:
+    for operation in [
+        *API,
+        *STAFF_API,
+        *SETUP_API,
+        *MINUTES_API,
+        *FEEDBACK_API,
+        *RECORD_API,
+        *RETENTION_API,
+        *PLATFORM_ATTENDANCE_API,
+    ]:
         path, method, model, roles = operation.path, operation.method, operation.body, operation.roles
         op: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}
         if roles is not None:

@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import feedback, minutes, platform_attendance, record, setup
+from server import feedback, minutes, platform_attendance, record, retention, setup
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -38,6 +38,7 @@ def routes() -> list[Route | Mount]:
         *minutes.routes(),  # after the class: notes and minutes
         *feedback.routes(),  # after the class: feedback forms, their personal links and results
         *record.routes(),  # after the class: the session record
+        *retention.routes(),  # records over time: legal holds
         *platform_attendance.routes(),  # the platform's attendance: Zoom's webhook, the reports
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

@@ -17,7 +17,7 @@ from core.errors import NotFound
 from core.model import Actor, Member, SessionState
 from persistence.identity import new_id
 from persistence.repos import attendance as attendance_repo
-from persistence.repos import connections, platform_attendance, roster
+from persistence.repos import audit, connections, platform_attendance, roster
 from service.invitations import Invitations
 from service.lifecycle import attendance_rows
 from service.unit import Unit
@@ -113,7 +113,8 @@ class Roster:
                 session.id,
             )
 
-    async def mark(self, session_id: str, p: payloads.Mark) -> None:
+    async def mark(self, actor: Actor, session_id: str, p: payloads.Mark) -> None:
+        """Staff set a participant's attendance by hand; audited (`mark`) in the same transaction."""
         now = self._u.now()
         store = self._u.store
         async with self._u.session(session_id) as s:
@@ -122,7 +123,21 @@ class Roster:
                 raise NotFound("no such participant in this session")
             marked = attendance.mark(s, member, p.status)
             await store.set_member(session_id, marked)
-            pending = await self._u.write(session_id, roster.save_member(member=marked, now=now))
+            save = roster.save_member(member=marked, now=now)
+
+            async def op(db: DbSession) -> None:
+                await db.execute(save.statement(db.get_bind().dialect.name), save.params)
+                await audit.record(
+                    db,
+                    actor=actor,
+                    action="mark",
+                    target=f"participant:{marked.id}",
+                    session_id=session_id,
+                    at=now,
+                    detail={"mark": marked.mark, "before": member.mark},
+                )
+
+            pending = await self._u.write(session_id, op)
         await pending
         self._u.publisher.presence_changed(session_id, marked.id)
 

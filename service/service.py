@@ -20,6 +20,7 @@ from core.video import VideoProvider
 from persistence.db import ping_database
 from persistence.files import LocalFiles
 from persistence.live.base import LiveStore
+from persistence.repos import audit
 from service import feedback, invitations, preparation, session_record, views
 from service.access import Access
 from service.chat import Chat
@@ -37,6 +38,7 @@ from service.preparation import Preparation
 from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
+from service.retention import Retention
 from service.roster import Roster
 from service.scheduling import Scheduling
 from service.session_record import SessionRecords
@@ -113,6 +115,7 @@ class Service:
         self.consent = Consent(self.unit, settings.consent_text)  # recording consent and the recording banner
         self.lifecycle.on_close.append(self.consent.on_close)  # the request ends, the recording stops
         self.lifecycle.after_close.append(self.consent.after_close)  # then every tab hears it stopped
+        self.retention = Retention(self.unit)  # legal holds (the purge comes with the rest of issue 17)
         self.platform_attendance = PlatformAttendance(self.unit, settings.zoom_webhook_secret)  # Zoom, Teams
         self.jobs = JobRunner(
             sessionmaker,
@@ -170,6 +173,9 @@ class Service:
 
     async def start(self) -> None:
         self.writer.start()
+        # The audit log's retention is the database's to enforce (its DELETE trigger): set from the setting.
+        keep = int(self.settings.retention.keep["audit"].total_seconds())
+        await self.unit.submit(lambda db: audit.set_keep(db, seconds=keep))
         # A write to the file store that has not moved for an hour was left by a process that died.
         await self.files.sweep(older_than_s=STALE_WRITE_S)
         if not self.clustered:

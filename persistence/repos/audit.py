@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core.model import Actor, iso
-from persistence.models import AuditEntry, StaffMember
+from persistence.models import AuditEntry, AuditPolicy, StaffMember
 
 
 async def actor_id(db: DbSession, actor: Actor) -> str:
@@ -21,6 +21,15 @@ async def actor_id(db: DbSession, actor: Actor) -> str:
     if actor.participant_id is not None:
         return f"participant:{actor.participant_id}"
     return f"token:{actor.token_id}"
+
+
+async def set_keep(db: DbSession, *, seconds: int) -> None:
+    """How long entries are kept, as the database's DELETE trigger reads it (migration 0012)."""
+    await db.execute(update(AuditPolicy).where(AuditPolicy.id == 1).values(keep_seconds=seconds))
+
+
+async def keep_seconds(db: DbSession) -> int | None:
+    return await db.scalar(select(AuditPolicy.keep_seconds).where(AuditPolicy.id == 1))
 
 
 async def record(
