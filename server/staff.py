@@ -632,6 +632,7 @@ def routes() -> list[Route]:
         Route("/login", _page("login.html")),
         Route("/enroll", _page("enroll.html")),
         Route("/home", _page("home.html")),
+        Route("/audit", _page("audit.html")),  # admins: the audit log, filtered (the page asks /api/me)
     ]
     # Starlette goes on to the next route of the same path when the method differs.
     return pages + routes_of(STAFF_API)

@@ -256,6 +256,7 @@ PAGES = {
     ("GET", "/support/{session_id}"),
     ("GET", "/rsvp/{token}"),
     ("GET", "/feedback/{token}"),
+    ("GET", "/audit"),
     ("GET", "/setup/{session_id}"),
     ("GET", "/static"),
 }
