@@ -51,7 +51,7 @@ async def test_the_instructor_downloads_the_record_once_the_session_closes(
 
     assert (await site.api("POST", f"/api/sessions/{s['id']}/close")).status_code == 200
     button = panel.get_by_role("button", name="Download version 1")
-    await expect(button).to_be_visible()
+    await expect(button).to_be_visible(timeout=15_000)  # made by a job straight after the close; the panel looks again
     await expect(page.locator("#record-summary")).to_have_text("Version 1")
     await expect(button).to_have_accessible_description(re.compile(r"KB, 10 files, made "))
     async with page.expect_download() as waiting:

@@ -22,6 +22,9 @@ export function createFeedbackCard({ section, link, root, note }) {
       try {
         const { view } = await loadForm(token);
         if (view) root.replaceChildren(formView(view, token, { idPrefix: 'tabfb' }));
+        // Read in the moment the close is in the live state but not yet committed, the form says it is not
+        // open yet: the `feedback` event that follows the commit reads it again.
+        if (!view?.open) shown = null;
       } catch (err) {
         console.info('companion: the feedback form was not read; the link still works', err);
         shown = null;
