@@ -7,15 +7,10 @@
 
 import { h, setText } from '../lib/dom.js';
 import { sessionPath } from '../lib/api.js';
+import { sizeText } from '../lib/format.js';
 
 const RETRY_MS = 1500; // the first version is made a moment after the close
 const RETRIES = 20;
-
-function sizeText(bytes) {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
 
 function timeText(iso) {
   const at = new Date(iso);

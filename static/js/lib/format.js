@@ -72,3 +72,11 @@ export function minutesSeconds(value) {
   if (typeof value !== 'number' || !Number.isFinite(value)) return '—';
   return duration(Math.round(value * 60) * 1000);
 }
+
+/** A file's size for people: bytes, KB or MB (one decimal); empty when unknown. */
+export function sizeText(bytes) {
+  if (bytes == null) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}

@@ -6,6 +6,7 @@
  */
 
 import { h, setText } from '../lib/dom.js';
+import { sizeText } from '../lib/format.js';
 
 const CHECK_NAMES = {
   roster: 'Roster',
@@ -24,13 +25,6 @@ const FEATURES = [
 const RESULTS = [['ok', 'OK'], ['failed', 'Failed'], ['n/a', 'Not needed']];
 
 let panels = 0;
-
-function sizeText(bytes) {
-  if (bytes == null) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
 
 /**
  * Build the panel into `root`. `canShare()`: may add and delete materials (admins, the instructor);
