@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scheduling import machine, served  # the same `companion serve` harness
+from bench.scheduling import machine, served, session_with_roster  # the same `companion serve` harness
 
 BLOCK = 1024 * 1024
 
@@ -132,29 +132,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             base = f"http://127.0.0.1:{port}"
             async with httpx.AsyncClient(base_url=base, timeout=120) as client:
                 auth = {"authorization": f"Bearer {token}"}
-                r = await client.post(
-                    "/api/sessions",
-                    json={
-                        "topic": "Bench",
-                        "instructor_email": "bench@example.org",
-                        "starts_at": "2030-01-07T09:00:00Z",
-                        "duration_minutes": 60,
-                    },
-                    headers=auth,
-                )
-                r.raise_for_status()
-                session_id = r.json()["id"]
-                tokens: list[str] = []
-                for start in range(0, args.participants, 1000):
-                    people = [
-                        {"name": f"P{n}", "email": f"p{n}@example.org"}
-                        for n in range(start, min(args.participants, start + 1000))
-                    ]
-                    r = await client.post(
-                        f"/api/sessions/{session_id}/participants", json={"participants": people}, headers=auth
-                    )
-                    r.raise_for_status()
-                    tokens += [p["token"] for p in r.json()["participants"]]
+                session_id, roster = await session_with_roster(client, auth, args.participants, "2030-01-07T09:00:00Z")
+                tokens = [p["token"] for p in roster]
                 for n in range(args.materials - 1):
                     r = await client.post(
                         f"/api/sessions/{session_id}/materials",

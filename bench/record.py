@@ -38,7 +38,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.scheduling import machine, served  # the same `companion serve` harness
+from bench.scheduling import machine, served, session_with_roster  # the same `companion serve` harness
 from core.feedback import make_token
 
 
@@ -73,8 +73,7 @@ def answers_for(form: dict[str, Any], n: int) -> dict[str, Any]:
 
 async def feedback_wave(base: str, links: list[str], seconds: float) -> dict[str, Any]:
     """Every link answers once, arriving evenly over `seconds`; each answer's latency."""
-    latencies: list[float] = []
-    when: list[tuple[float, float]] = []
+    when: list[tuple[float, float]] = []  # (latency s, sent at s) of each answer
     statuses: dict[str, int] = {}
     async with aiohttp.ClientSession(base_url=base, connector=aiohttp.TCPConnector(limit=0)) as client:
         async with client.get(f"/api/feedback/{links[0]}") as r:
@@ -87,13 +86,11 @@ async def feedback_wave(base: str, links: list[str], seconds: float) -> dict[str
             async with client.post(f"/api/feedback/{link}", json={"answers": answers_for(form, n)}) as r:
                 await r.read()
                 statuses[str(r.status)] = statuses.get(str(r.status), 0) + 1
-            latencies.append(time.perf_counter() - t)
-            when.append((round(time.perf_counter() - t, 3), round(t - start, 2)))
+            when.append((time.perf_counter() - t, round(t - start, 2)))
 
         await asyncio.gather(*(one(n, link) for n, link in enumerate(links)))
         took = time.perf_counter() - start
-    latencies.sort()
-    ms = [round(x * 1000, 1) for x in latencies]
+    ms = sorted(round(latency * 1000, 1) for latency, _ in when)
     return {
         "n": len(links),
         "over_s": round(took, 1),
@@ -101,7 +98,7 @@ async def feedback_wave(base: str, links: list[str], seconds: float) -> dict[str
         "p50_ms": ms[len(ms) // 2],
         "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))],
         "max_ms": ms[-1],
-        "slowest": sorted(when, reverse=True)[:15],  # (latency s, sent at s)
+        "slowest": [(round(latency, 3), at) for latency, at in sorted(when, reverse=True)[:15]],
     }
 
 
@@ -113,26 +110,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             base = f"http://127.0.0.1:{port}"
             auth = {"authorization": f"Bearer {token}"}
             async with httpx.AsyncClient(base_url=base, timeout=300, headers=auth) as http:
-                body = {
-                    "topic": "Bench",
-                    "instructor_email": "bench@example.org",
-                    "starts_at": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),  # check-in is open
-                    "duration_minutes": 60,
-                }
-                r = await http.post("/api/sessions", json=body)
-                r.raise_for_status()
-                session_id = r.json()["id"]
-                tokens: list[str] = []
-                ids: list[str] = []
-                for start in range(0, args.participants, 1000):
-                    people = [
-                        {"name": f"P{n}", "email": f"p{n}@example.org"}
-                        for n in range(start, min(args.participants, start + 1000))
-                    ]
-                    r = await http.post(f"/api/sessions/{session_id}/participants", json={"participants": people})
-                    r.raise_for_status()
-                    tokens += [p["token"] for p in r.json()["participants"]]
-                    ids += [p["id"] for p in r.json()["participants"]]
+                soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()  # check-in is open
+                session_id, roster = await session_with_roster(http, auth, args.participants, soon)
+                tokens = [p["token"] for p in roster]
+                ids = [p["id"] for p in roster]
                 pdf = b"%PDF-1.7\n" + os.urandom(2 * 1024 * 1024)
                 r = await http.post(
                     f"/api/sessions/{session_id}/materials", files={"file": ("slides.pdf", pdf, "application/pdf")}

@@ -467,6 +467,28 @@ def served(url: str, tmp: Path, secret: str | None = None) -> Iterator[tuple[sub
         log.close()
 
 
+async def session_with_roster(
+    client: Any, headers: dict[str, str], participants: int, starts_at: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """A session (an httpx client on a served process) with `participants` on its roster, 1,000 a call;
+    answers its id and the roster entries (each with `id` and `token`)."""
+    body = {"topic": "Bench", "instructor_email": "bench@example.org", "starts_at": starts_at, "duration_minutes": 60}
+    r = await client.post("/api/sessions", json=body, headers=headers)
+    r.raise_for_status()
+    session_id = str(r.json()["id"])
+    roster: list[dict[str, Any]] = []
+    for start in range(0, participants, 1000):
+        people = [
+            {"name": f"P{n}", "email": f"p{n}@example.org"} for n in range(start, min(participants, start + 1000))
+        ]
+        r = await client.post(
+            f"/api/sessions/{session_id}/participants", json={"participants": people}, headers=headers
+        )
+        r.raise_for_status()
+        roster += r.json()["participants"]
+    return session_id, roster
+
+
 def healthy(port: int) -> bool:
     """Whether the server on this port answers /healthz."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
