@@ -11,7 +11,7 @@ Durations take the units `s`, `m`, `h`, `d` and `y` (365 days); a kind left out 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,23 +81,4 @@ def _parts(text: str) -> list[tuple[str, timedelta]]:
         if duration > LONGEST:
             raise ValueError(f"COMPANION_RETENTION: {kind}={number}{unit} is longer than 200 years")
         out.append((kind, duration))
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class Closed:
-    """A session as the purge sees it: when it closed (None: not yet), and whether it is on legal hold."""
-
-    id: str
-    closed_at: datetime | None
-    held: bool
-
-
-def due(retention: Retention, sessions: Iterable[Closed], now: datetime) -> dict[str, list[str]]:
-    """For each session-bound kind, the sessions whose data of that kind is past keeping at `now`."""
-    out: dict[str, list[str]] = {k: [] for k in KINDS if k not in BY_ENTRY_TIME}
-    for s in sessions:
-        for kind in out:
-            if retention.past(kind, s.closed_at, now, held=s.held):
-                out[kind].append(s.id)
     return out

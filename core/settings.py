@@ -12,7 +12,7 @@ from email.utils import formataddr, parseaddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core import feedback, platforms, retention
+from core import feedback, platforms, reports, retention
 from core.errors import Invalid
 from core.platforms import BUILT_IN, Platform
 
@@ -183,6 +183,9 @@ class Settings:
     # How long each kind of record is kept (COMPANION_RETENTION, core/retention.py): the audit log's is
     # what the database's triggers enforce (audit_policy), set at each start.
     retention: retention.Retention = field(default_factory=lambda: retention.parse(None))
+    # Reviews across sessions (core/reports.py): below this attendance rate, once this many sessions count, a
+    # series' instructor is mailed once about the person (COMPANION_LOW_ATTENDANCE, COMPANION_LOW_ATTENDANCE_MIN).
+    low_attendance: reports.Threshold = field(default_factory=reports.Threshold)
 
     @property
     def files_dir(self) -> Path:
@@ -259,7 +262,17 @@ class Settings:
             consent_text=_consent_text(env.get("COMPANION_CONSENT_TEXT")),
             zoom_webhook_secret=(env.get("COMPANION_ZOOM_WEBHOOK_SECRET") or "").strip() or None,
             retention=_retention(env.get("COMPANION_RETENTION")),
+            low_attendance=_low_attendance(
+                env.get("COMPANION_LOW_ATTENDANCE"), env.get("COMPANION_LOW_ATTENDANCE_MIN")
+            ),
         )
+
+
+def _low_attendance(rate: str | None, min_sessions: str | None) -> reports.Threshold:
+    try:
+        return reports.parse_threshold(rate, min_sessions)
+    except ValueError as e:
+        raise SettingsError(str(e)) from None
 
 
 def _retention(text: str | None) -> retention.Retention:

@@ -139,6 +139,8 @@ class Participant(Base):
     marked_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     timezone: Mapped[str | None] = mapped_column(String(64))  # IANA (0003)
+    # Erased (0015, docs/records.md "A person's data"): pseudonymised, off the live roster, every link refused.
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Connection(Base):
@@ -428,6 +430,7 @@ class InvitationRecord(Base):
     rsvp: Mapped[str] = mapped_column(String(20), default="needs-action")
     rsvp_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)  # 0015: pseudonymised; removed_at is set too
 
 
 # ---------------------------------------------------------------- preparation (contract part 2, SOP 3)
@@ -680,3 +683,33 @@ class LegalHold(Base):
     reason: Mapped[str] = mapped_column(String(500))
     held_by: Mapped[str] = mapped_column(String(100))  # the internal id of who set it (audit.actor_id)
     held_at: Mapped[datetime]
+
+
+# ---------------------------------------------------------------- records over time: the purge (0014)
+
+
+class SessionCounts(Base):
+    """What a report needs of a session once its rows are purged (docs/records.md, "Retention and the purge").
+
+    Written by the purge just before the first of the session's kinds is deleted, from the rows then
+    present; `purged` says which kinds went when ({kind: RFC 3339 time}, `roster` among them once every
+    kind is gone), `done_at` when the last went (such a session is never looked at again).
+    """
+
+    __tablename__ = "session_counts"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True)
+    computed_at: Mapped[datetime]
+    counts: Mapped[dict[str, Any]]
+    purged: Mapped[dict[str, Any]]
+    done_at: Mapped[datetime | None]
+
+
+class PurgeProgress(Base):
+    """What one batch of a purge deleted, until the run's `purge` audit entry names it (then it goes)."""
+
+    __tablename__ = "purge_progress"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    detail: Mapped[dict[str, Any]]

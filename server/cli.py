@@ -1,4 +1,4 @@
-"""The `companion` command: serve, token create|revoke, demo."""
+"""The `companion` command: serve, token create|revoke, staff invite, purge, demo."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 
+from core import purge as purge_rules
 from core.model import SessionState, utcnow
 from core.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, local_url, remember_served_url
 from persistence import identity
@@ -58,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     invite.add_argument("--role", required=True, choices=["admin", "instructor", "support"])
     invite.add_argument("--name", help="shown while enrolling (default: the email's local part)")
 
+    purge = sub.add_parser("purge", help="delete what COMPANION_RETENTION says is past keeping, and print it")
+    purge.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+
     demo = sub.add_parser("demo", help="seed a demo session starting in a few minutes, print its links, serve")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -99,6 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         found = asyncio.run(_revoke_token(settings, args.token_id))
         print("revoked" if found else f"no such token: {args.token_id}")
         return 0 if found else 1
+    if args.command == "purge":
+        report = asyncio.run(_purge(settings, dry_run=args.dry_run))
+        print(f"{'Would delete' if args.dry_run else 'Deleted'} (retention {settings.retention.text()}):")
+        for line in purge_rules.lines(report["kinds"]):
+            print(f"  {line}")
+        return 0
     if args.command == "staff":
         if "@" not in args.email.strip("@"):
             print(f"companion: not an email address: {args.email}", file=sys.stderr)
@@ -259,6 +269,27 @@ async def _create_token(settings: Settings, role: str, name: str, email: str | N
 async def _revoke_token(settings: Settings, token_id: str) -> bool:
     found: bool = await _with_db(settings, lambda db: staff.revoke_token(db, token_id=token_id, now=utcnow()))
     return found
+
+
+async def _purge(settings: Settings, *, dry_run: bool) -> dict[str, Any]:
+    """The retention purge against the settings' database (and live store), no server: service/purge.py."""
+    from persistence.live import create_live_store
+    from service.service import Service
+
+    engine = create_engine(settings.database_url)
+    store = create_live_store(settings.redis_url)
+    try:
+        await migrate(engine)
+        service = Service(settings, sessionmaker(engine), store)
+        service.writer.start()
+        try:
+            report: dict[str, Any] = await service.retention.purge(dry_run=dry_run)
+        finally:
+            await service.writer.stop()
+        return report
+    finally:
+        await store.close()
+        await engine.dispose()
 
 
 async def _invite_staff(settings: Settings, email: str, role: str, name: str | None) -> str:

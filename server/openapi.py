@@ -8,8 +8,10 @@ from typing import Any
 from server.api import API
 from server.feedback import FEEDBACK_API
 from server.minutes import MINUTES_API
+from server.people import PEOPLE_API
 from server.platform_attendance import PLATFORM_ATTENDANCE_API
 from server.record import RECORD_API
+from server.reports import REPORTS_API
 from server.retention import RETENTION_API
 from server.setup import SETUP_API
 from server.staff import STAFF_API
@@ -68,6 +70,8 @@ def document() -> dict[str, Any]:
         *RECORD_API,
         *RETENTION_API,
         *PLATFORM_ATTENDANCE_API,
+        *PEOPLE_API,
+        *REPORTS_API,
     ]:
         path, method, model, roles = operation.path, operation.method, operation.body, operation.roles
         op: dict[str, Any] = {"summary": operation.summary, "operationId": operation.handler.__name__}

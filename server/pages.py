@@ -9,7 +9,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import feedback, minutes, platform_attendance, record, retention, setup
+from server import feedback, minutes, people, platform_attendance, record, reports, retention, setup
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -40,5 +40,7 @@ def routes() -> list[Route | Mount]:
         *record.routes(),  # after the class: the session record
         *retention.routes(),  # records over time: legal holds
         *platform_attendance.routes(),  # the platform's attendance: Zoom's webhook, the reports
+        *people.routes(),  # records over time: a person's export and erasure, and the /people page
+        *reports.routes(),  # records over time: reviews across sessions (the /reports page and its API)
         Mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static"),
     ]

@@ -33,6 +33,7 @@ from core.invitations import INSTRUCTOR, CalendarEvent, CalendarSeries, Invitati
 from core.invitemail import Kind, invitation_mail, reminder_mail
 from core.jobs import Job, job_key
 from core.model import Actor, Emit, Member, SessionState, iso, room_participants, room_staff
+from core.people import pseudonym
 from core.settings import Offset, Settings
 from persistence.identity import (
     calendar_token,
@@ -44,6 +45,7 @@ from persistence.identity import (
 )
 from persistence.repos import audit, jobs, roster, sessions, staff
 from persistence.repos import invitations as repo
+from persistence.repos import people as people_repo
 from service.jobs import Skip
 from service.unit import Unit
 
@@ -674,6 +676,8 @@ class Invitations:
         now = self._u.now()
         async with self._u.sessions() as db:
             ids = await repo.sessions_of_person(db, email=email, since=now - FEED_PAST, limit=FEED_LIMIT)
+            if not ids and await people_repo.is_erased(db, pseudonym_email=pseudonym(self._key, email.lower()).email):
+                raise NotFound("no such calendar")  # an erased person's old feed link (docs/records.md)
             states = [s for sid in ids if (s := await sessions.get_session(db, session_id=sid)) is not None]
         events = [
             replace(

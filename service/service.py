@@ -21,7 +21,7 @@ from persistence.db import ping_database
 from persistence.files import LocalFiles
 from persistence.live.base import LiveStore
 from persistence.repos import audit
-from service import feedback, invitations, preparation, session_record, views
+from service import feedback, invitations, preparation, reports, retention, session_record, views
 from service.access import Access
 from service.chat import Chat
 from service.consent import Consent
@@ -32,12 +32,14 @@ from service.jobs import JobRunner
 from service.lifecycle import Lifecycle
 from service.loops import Loops
 from service.minutes import MINUTES_MAIL, MinutesArea
+from service.people import People
 from service.pings import Pings
 from service.platform_attendance import PlatformAttendance
 from service.preparation import Preparation
 from service.presence import Presence
 from service.publish import Publisher, Sink
 from service.records import Records
+from service.reports import Reports
 from service.retention import Retention
 from service.roster import Roster
 from service.scheduling import Scheduling
@@ -115,8 +117,12 @@ class Service:
         self.consent = Consent(self.unit, settings.consent_text)  # recording consent and the recording banner
         self.lifecycle.on_close.append(self.consent.on_close)  # the request ends, the recording stops
         self.lifecycle.after_close.append(self.consent.after_close)  # then every tab hears it stopped
-        self.retention = Retention(self.unit)  # legal holds (the purge comes with the rest of issue 17)
+        # Legal holds and the retention purge (daily job, `companion purge`), within half the job's lease.
+        self.retention = Retention(self.unit, settings.retention, budget_s=settings.jobs_lease_s / 2)
         self.platform_attendance = PlatformAttendance(self.unit, settings.zoom_webhook_secret)  # Zoom, Teams
+        self.people = People(self.unit, settings, self.files)  # a person's export and erasure
+        self.reports = Reports(self.unit, settings, transport)  # reviews across sessions; low-attendance warnings
+        self.lifecycle.on_close.append(self.reports.on_close)  # a session of a series: whom to warn about, a job
         self.jobs = JobRunner(
             sessionmaker,
             self.clock,
@@ -131,6 +137,9 @@ class Service:
                 feedback.REMINDER: self.feedback.run_reminder,
                 MINUTES_MAIL: self.minutes.send_mail,
                 session_record.BUILD: self.session_record.build,
+                retention.RETENTION: self.retention.run_daily,
+                reports.CHECK: self.reports.run_check,
+                reports.MAIL: self.reports.send_warning,
             },
             every_s=settings.jobs_every_s,
             batch=settings.jobs_batch,
@@ -139,6 +148,8 @@ class Service:
         self.invitations.wake = self.jobs.wake
         self.feedback.wake = self.jobs.wake
         self.minutes.wake = self.jobs.wake
+        self.people.wake = self.jobs.wake
+        self.reports.wake = self.jobs.wake
         self.lifecycle.after_close.append(self.jobs.wake)  # what the close queued runs at once
         self.ticker = Ticker(
             self.unit,
@@ -190,6 +201,7 @@ class Service:
 
     async def _jobs_forever(self) -> None:
         await self.invitations.ensure_reminders()  # sessions booked before reminders, or before the offsets changed
+        await self.retention.ensure_daily()  # the next daily purge, unless one is queued
         await self.jobs.run()
 
     async def quiesce(self) -> None:

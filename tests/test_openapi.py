@@ -206,6 +206,9 @@ CONTRACT = {
     ("delete", "/api/sessions/{session_id}/participants/{participant_id}"): "admin",
     ("post", "/api/sessions/{session_id}/participants.csv"): "admin",
     ("get", "/api/audit"): "admin",
+    # Part 2: records management, a person's data
+    ("get", "/api/people/{email}/export"): "admin",
+    ("post", "/api/people/{email}/erase"): "admin",
 }
 
 
@@ -232,6 +235,7 @@ def test_the_contract_rows_are_documented_with_who_may(doc: dict[str, Any]) -> N
         ("post", "/api/sessions/{session_id}/participants"): "ParticipantsAdd",
         ("patch", "/api/sessions/{session_id}"): "SessionPatch",
         ("post", "/api/sessions/{session_id}/cancel"): "Cancel",
+        ("post", "/api/people/{email}/erase"): "Erase",
     }
     csv = doc["paths"]["/api/sessions/{session_id}/participants.csv"]["post"]["requestBody"]["content"]
     assert list(csv) == ["text/csv"]
@@ -257,6 +261,8 @@ PAGES = {
     ("GET", "/rsvp/{token}"),
     ("GET", "/feedback/{token}"),
     ("GET", "/audit"),
+    ("GET", "/reports"),
+    ("GET", "/people"),
     ("GET", "/setup/{session_id}"),
     ("GET", "/static"),
 }
@@ -339,6 +345,8 @@ async def test_every_documented_operation_is_answered_by_the_server(server: Serv
         "participant_id": "nobody",
         "token": "rsv_nobody_nomac",
         "material_id": "nomaterial",
+        "series_id": "noseries",  # the reports
+        "table": "attendance",
     }
     # Closing and revoking last: what they change must not change the answers of the others.
     order = sorted(operations(doc), key=lambda o: (o[0].endswith("/close") or "{token_id}" in o[0], o[0], o[1]))

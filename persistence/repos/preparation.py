@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core.materials import Material
 from core.preparation import PlatformCheck
-from persistence.models import MaterialRecord, PlatformCheckRecord
+from persistence.models import MaterialRecord, PlatformCheckRecord, SessionRecordVersion
 
 
 def _material(r: MaterialRecord) -> Material:
@@ -87,8 +87,11 @@ async def delete_material(db: DbSession, *, session_id: str, material_id: str) -
 
 
 async def uses_of(db: DbSession, *, sha256: str) -> int:
-    """How many materials (of any session) keep these bytes."""
-    return await db.scalar(select(func.count()).where(MaterialRecord.sha256 == sha256)) or 0
+    """How many materials (of any session), and session record versions, keep these bytes (the store is shared;
+    the retention purge frees a record version's zip through the same files-gc job)."""
+    materials = await db.scalar(select(func.count()).where(MaterialRecord.sha256 == sha256)) or 0
+    records = await db.scalar(select(func.count()).where(SessionRecordVersion.sha256 == sha256)) or 0
+    return materials + records
 
 
 async def add_platform_check(db: DbSession, *, check: PlatformCheck) -> None:

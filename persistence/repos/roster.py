@@ -74,9 +74,9 @@ async def add_participants(
 
 
 async def get_member(db: DbSession, *, participant_id: str) -> tuple[str, Member] | None:
-    """A participant and its session id."""
+    """A participant and its session id; None for an erased one (every link of theirs stops working)."""
     row = await db.get(Participant, participant_id)
-    return (row.session_id, _rows.member(row)) if row else None
+    return (row.session_id, _rows.member(row)) if row and row.erased_at is None else None
 
 
 def save_member(*, member: Member, now: datetime) -> Batched:

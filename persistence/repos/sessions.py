@@ -198,9 +198,9 @@ async def load_snapshot(db: DbSession, *, session_id: str) -> Snapshot | None:
     row = await db.get(LiveSession, session_id)
     if row is None:
         return None
-    members = [
-        _rows.member(p) for p in await db.scalars(select(Participant).where(Participant.session_id == session_id))
-    ]
+    # An erased participant (docs/records.md) is off the live roster: their token is refused at connect.
+    on_roster = (Participant.session_id == session_id, Participant.erased_at.is_(None))
+    members = [_rows.member(p) for p in await db.scalars(select(Participant).where(*on_roster))]
     open_pings: list[Ping] = []
     for p in await db.scalars(
         select(PingRecord).where(PingRecord.session_id == session_id, PingRecord.closed_at.is_(None))

@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core import retention
-from core.retention import Closed
 
 NOW = datetime(2031, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -60,20 +59,6 @@ def test_past_keeping_counts_from_the_close_and_never_for_a_held_or_open_session
     assert not r.past("chat", closed + timedelta(seconds=1), NOW)
     assert not r.past("chat", closed - timedelta(days=100), NOW, held=True)
     assert not r.past("chat", None, NOW)
-
-
-def test_due_lists_each_kind_s_sessions_and_leaves_the_entry_timed_kinds_out() -> None:
-    r = retention.parse("chat=30d,feedback=60d,attendance=90d,records=90d,materials=90d")
-    sessions = [
-        Closed("old", NOW - timedelta(days=100), held=False),
-        Closed("held", NOW - timedelta(days=100), held=True),
-        Closed("middling", NOW - timedelta(days=45), held=False),
-        Closed("open", None, held=False),
-    ]
-    plan = retention.due(r, sessions, NOW)
-    assert set(plan) == {"chat", "attendance", "feedback", "records", "materials"}
-    assert plan["chat"] == ["old", "middling"]
-    assert plan["feedback"] == plan["attendance"] == plan["records"] == plan["materials"] == ["old"]
 
 
 @given(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.model import Actor
 from persistence.db import create_engine, migrate, sessionmaker
 from persistence.models import AuditEntry, AuditPolicy
-from persistence.repos import audit
+from persistence.repos import audit, purge
 
 ADMIN = Actor(role="admin", name="Root", token_id="t1")
 
@@ -82,3 +82,22 @@ async def test_postgresql_refuses_to_truncate_the_log(engine: AsyncEngine) -> No
     await entry(engine, datetime.now(UTC))
     assert "never truncated" in await refused(engine, text("TRUNCATE audit_log"))
     assert await count(engine) == 1
+
+
+async def test_the_purge_asks_only_for_what_the_trigger_lets_go_whatever_its_clock_says(engine: AsyncEngine) -> None:
+    """The retention purge deletes entries older than the earlier of its own cutoff and the database's
+    (its clock, `audit_policy`): a server clock running ahead of the database's never has a delete refused."""
+    now = datetime.now(UTC)
+    async with sessionmaker(engine)() as db, db.begin():
+        await db.execute(update(AuditPolicy).values(keep_seconds=30 * 86400))
+    old = await entry(engine, now - timedelta(days=31))
+    young = await entry(engine, now - timedelta(days=29))
+    ahead = now + timedelta(days=365)  # what a clock a year ahead would call past a 30-day retention
+    async with sessionmaker(engine)() as db:
+        cutoff = await purge.audit_cutoff(db, cutoff=ahead - timedelta(days=30))
+    assert now - timedelta(days=30, seconds=5) < cutoff <= now - timedelta(days=30)
+    async with sessionmaker(engine)() as db, db.begin():
+        assert await purge.delete_entries(db, kind="audit", before=cutoff, limit=100) == 1
+    async with sessionmaker(engine)() as db:
+        assert set(await db.scalars(select(AuditEntry.id))) == {young}
+    assert old != young

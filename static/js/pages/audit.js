@@ -8,7 +8,7 @@ import { byId, el, problem, status } from '../signin/view.js';
 
 const ACTIONS = [
   'override', 'cancel', 'invite', 'material', 'material_delete', 'platform_check', 'mark', 'minutes',
-  'minutes_circulate', 'recording', 'download', 'platform_import', 'platform_match', 'hold',
+  'minutes_circulate', 'recording', 'download', 'platform_import', 'platform_match', 'hold', 'export', 'erase',
 ];
 const PAGE = 100;
 
