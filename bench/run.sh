@@ -21,6 +21,9 @@
 #   BENCH_REMINDERS=1          then the reminders check (bench/reminders.py: 10,000 reminder mails due at
 #                              once, two `companion serve` on PostgreSQL, a local SMTP sink); 0 skips it
 #   BENCH_REMINDERS_ARGS=...   options for bench/reminders.py, e.g. "--reminders 2000 --spread-s 60"
+#   BENCH_PURGE=1              then the retention purge of a year (bench/purge.py: 10,000 sessions, 300,000
+#                              attendance rows, 2 million chat messages on PostgreSQL, a live class chatting
+#                              meanwhile); 0 skips it. BENCH_PURGE_ARGS=... options for purge.py
 #   BENCH_AFTER=1              then materials (bench/materials.py) and the session record at close
 #                              (bench/record.py); 0 skips them. BENCH_RECORD_ARGS=... options for record.py
 # Exits 1 when a run did not complete or reported errors, lost or duplicated messages (or reminder mails).
@@ -126,6 +129,18 @@ if [ "${BENCH_REMINDERS:-1}" != 0 ]; then
   # shellcheck disable=SC2086 # BENCH_REMINDERS_ARGS is a list of options
   BENCH_PG_ADMIN=$PG_ADMIN "$ROOT/.venv/bin/python" "$BENCH_DIR/reminders.py" --pg-name "${pg_prefix}reminders" \
     --out "$out/reminders/reminders.json" ${BENCH_REMINDERS_ARGS:-} | tee "$out/reminders/summary.txt" || status=1
+  echo
+fi
+# The retention purge of a year of a 300-instructor institution on PostgreSQL, with a live class meanwhile:
+# the purge's time, and the class's chat p99 during it against without it.
+if [ "${BENCH_PURGE:-1}" != 0 ]; then
+  mkdir -p "$out/purge"
+  bench_log "== purge: a year of an institution past keeping, one process on PostgreSQL"
+  echo "## purge"
+  # shellcheck disable=SC2086 # BENCH_PURGE_ARGS is a list of options
+  BENCH_PG_ADMIN=$PG_ADMIN "$ROOT/.venv/bin/python" "$BENCH_DIR/purge.py" --pg-name "${pg_prefix}purge" \
+    --json "$out/purge/purge.json" ${BENCH_PURGE_ARGS:-} >/dev/null || status=1
+  cat "$out/purge/purge.json" 2>/dev/null || true
   echo
 fi
 # Materials (a 50 MB upload's memory, 2,000 listings at once) and the session record at close (a class of

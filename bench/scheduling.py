@@ -425,17 +425,20 @@ def indented(rows: list[tuple[int, int, str]]) -> list[str]:
 
 
 @contextmanager
-def served(url: str, tmp: Path, secret: str | None = None) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
+def served(
+    url: str, tmp: Path, secret: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen[bytes], int, str]]:
     """`companion serve` on this database (one process, live state in memory), with an admin token of its own.
 
-    `secret`: its COMPANION_SECRET_KEY (a bench that makes personal links itself needs it), else a random one.
+    `secret`: its COMPANION_SECRET_KEY (a bench that makes personal links itself needs it), else a random one;
+    `extra_env`: more settings (COMPANION_RETENTION for the purge bench, say).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPANION_")}
     env |= {
         "COMPANION_DATA_DIR": str(tmp),
         "COMPANION_DATABASE_URL": url,
         "COMPANION_SECRET_KEY": secret or secrets.token_hex(32),
-    }
+    } | (extra_env or {})
     made = subprocess.run(
         [COMPANION, "token", "create", "--role", "admin", "--name", "bench"],
         env=env,

@@ -83,6 +83,7 @@ def run_bench(out: Path, setup: str) -> subprocess.CompletedProcess[str]:
         "BENCH_OUT": str(out),
         "BENCH_SCHEDULING": "0",
         "BENCH_REMINDERS": "0",
+        "BENCH_PURGE": "0",  # the purge has a smoke of its own (test_bench_purge)
         "BENCH_AFTER": "0",  # materials and the record have smokes of their own (test_bench_materials, _record)
     }
     return subprocess.run(
