@@ -180,6 +180,8 @@ class Settings:
     consent_text: str = DEFAULT_CONSENT_TEXT
     # Zoom's webhook (docs/platform-attendance.md): its app's secret token; None: the webhook answers 404.
     zoom_webhook_secret: str | None = None
+    # GET /metrics wants this as a bearer token when set (COMPANION_METRICS_TOKEN); None: open, as /healthz.
+    metrics_token: str | None = None
     # How long each kind of record is kept (COMPANION_RETENTION, core/retention.py): the audit log's is
     # what the database's triggers enforce (audit_policy), set at each start.
     retention: retention.Retention = field(default_factory=lambda: retention.parse(None))
@@ -261,6 +263,7 @@ class Settings:
             ),
             consent_text=_consent_text(env.get("COMPANION_CONSENT_TEXT")),
             zoom_webhook_secret=(env.get("COMPANION_ZOOM_WEBHOOK_SECRET") or "").strip() or None,
+            metrics_token=(env.get("COMPANION_METRICS_TOKEN") or "").strip() or None,
             retention=_retention(env.get("COMPANION_RETENTION")),
             low_attendance=_low_attendance(
                 env.get("COMPANION_LOW_ATTENDANCE"), env.get("COMPANION_LOW_ATTENDANCE_MIN")

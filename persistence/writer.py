@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,8 +66,10 @@ class Writer:
         *,
         publish: Callable[[Sequence[Any]], Awaitable[None]],
         on_failure: Callable[[str], None],
+        on_commit: Callable[[float, int], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._on_commit = on_commit  # told each commit's seconds and writes (the service's metrics)
         self._publish = publish  # hands committed events to the emitter, in commit order
         self._on_failure = on_failure  # told which session's live state may now differ from the database
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(QUEUE_BOUND)
@@ -140,6 +143,7 @@ class Writer:
         writes = [job for job in batch if job.op is not None]
         if not writes:
             return
+        started = time.perf_counter()
         try:
             await self._transaction(writes)
         except AppError:
@@ -153,6 +157,8 @@ class Writer:
         else:
             self.commits += 1
             self.writes += len(writes)
+            if self._on_commit is not None:
+                self._on_commit(time.perf_counter() - started, len(writes))
 
     async def _transaction(self, jobs: list[_Job]) -> None:
         async with self._sessionmaker() as db, db.begin():

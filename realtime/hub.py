@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ from realtime.events import Conn, EventSpec, event_table
 from realtime.fanout import LocalManager, OrderedRedisManager, disconnect_room
 from realtime.sioserver import Refused, SocketServer
 from realtime.transport import SWEEP_S
+from service import metrics
 from service.loops import cancel
 from service.service import Service
 
@@ -44,6 +46,8 @@ log = logging.getLogger("companion.hub")
 
 # How often this process re-registers its sockets in a shared live store (within its TTL).
 REFRESH_S = 8
+# A socket flooding events past its budget is logged once in this many seconds, not once per event.
+REFUSAL_LOG_S = 10.0
 
 CookieActor = Callable[[str], Awaitable[Actor | None]]
 
@@ -86,6 +90,7 @@ class Hub:
         self._staff_event_rate = RateLimitItemPerSecond(settings.staff_events_per_second, 1)
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._conns: dict[str, Conn] = {}
+        self._rate_logged: dict[str, float] = {}  # socket -> when its rate limiting was last logged
         self.events = event_table(service)
         self._register()
         service.attach(self)
@@ -159,6 +164,9 @@ class Hub:
             conn = await self._admit(environ, auth)
         except AppError as e:
             # The one place a connect is refused: the client gets the error's code and message.
+            metrics.EVENTS.labels("connect", e.code).inc()
+            log.info("connect refused: %s: %s", e.code, e.message, extra={"fields": {"event": "connect",
+                     "connection_id": sid, "code": e.code, "session_id": _requested(auth)}})  # fmt: skip
             raise Refused(e) from None
         self._conns[sid] = conn
         actor, session_id = conn.actor, conn.session_id
@@ -175,6 +183,8 @@ class Hub:
             await self.sio.enter_room(sid, room)
         if actor.participant_id is not None:
             await self.service.presence.connected(session_id, actor.participant_id, sid)
+        metrics.EVENTS.labels("connect", "ok").inc()
+        metrics.CONNECTIONS.labels(actor.role).inc()
 
     async def _admit(self, environ: dict[str, Any], auth: Any) -> Conn:
         """Who is connecting, to which session; an AppError says why not."""
@@ -206,12 +216,15 @@ class Hub:
 
     async def _on_disconnect(self, sid: str, *_reason: Any) -> None:
         conn = self._conns.pop(sid, None)
+        self._rate_logged.pop(sid, None)
+        if conn is not None:
+            metrics.CONNECTIONS.labels(conn.actor.role).dec()
         if conn is None or conn.actor.participant_id is None:
             return
         try:
             await self.service.presence.disconnected(conn.session_id, conn.actor.participant_id, sid)
         except AppError as e:
-            log.warning("disconnect of %s not recorded: %s", sid, e)
+            log.warning("disconnect of %s not recorded: %s", sid, e, extra={"fields": {"connection_id": sid}})
 
     async def _charge(self, sid: str) -> bool:
         """Spend one event of a socket's budget (staff get a roomier one); False when it is spent."""
@@ -222,31 +235,68 @@ class Hub:
     # ------------------------------------------------------------ events
 
     def _dispatcher(self, name: str, spec: EventSpec) -> Callable[..., Awaitable[dict[str, Any]]]:
+        events, ack_seconds = metrics.EVENTS, metrics.ACK_SECONDS.labels(name)
+
         async def handle(sid: str, *args: Any) -> dict[str, Any]:
-            try:
-                conn = self._conns.get(sid)
-                if conn is None:
-                    raise Unavailable("not connected")
-                if not await self._charge(sid):
-                    rate = self._staff_event_rate if conn.actor.is_staff else self._event_rate
-                    raise RateLimited(f"more than {rate.amount} events a second")
-                if spec.roles is not None and conn.actor.role not in spec.roles:
-                    raise Forbidden(f"{article(conn.actor.role)} may not send {name}")
-                data = payloads.parse(spec.model, args[0] if args else None)
-                return {"ok": True, **await spec.handler(conn, data)}
-            except AppError as e:
-                return e.ack()
-            except (SQLAlchemyError, OSError) as e:
-                log.warning("%s: database unavailable: %s", name, e)
-                return Unavailable("the database is unavailable; try again").ack()
-            except RedisError as e:
-                log.warning("%s: redis unavailable: %s", name, e)
-                return Unavailable("live state is unavailable; try again").ack()
-            except Exception:
-                log.exception("%s failed", name)
-                return Unavailable("internal error").ack()
+            started = time.perf_counter()
+            answer = await self._answer(name, spec, sid, args)
+            ack_seconds.observe(time.perf_counter() - started)
+            outcome = "ok" if answer.get("ok") is True else str(answer["error"]["code"])
+            events.labels(name, outcome).inc()
+            if outcome != "ok":
+                self._log_refusal(name, sid, outcome, answer["error"].get("message", ""))
+            return answer
 
         return handle
 
+    async def _answer(self, name: str, spec: EventSpec, sid: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        try:
+            conn = self._conns.get(sid)
+            if conn is None:
+                raise Unavailable("not connected")
+            if not await self._charge(sid):
+                rate = self._staff_event_rate if conn.actor.is_staff else self._event_rate
+                raise RateLimited(f"more than {rate.amount} events a second")
+            if spec.roles is not None and conn.actor.role not in spec.roles:
+                raise Forbidden(f"{article(conn.actor.role)} may not send {name}")
+            data = payloads.parse(spec.model, args[0] if args else None)
+            return {"ok": True, **await spec.handler(conn, data)}
+        except AppError as e:
+            return e.ack()
+        except (SQLAlchemyError, OSError) as e:
+            log.warning("%s: database unavailable: %s", name, e, extra=self._fields(sid, name))
+            return Unavailable("the database is unavailable; try again").ack()
+        except RedisError as e:
+            log.warning("%s: redis unavailable: %s", name, e, extra=self._fields(sid, name))
+            return Unavailable("live state is unavailable; try again").ack()
+        except Exception:
+            log.exception("%s failed", name, extra=self._fields(sid, name))
+            return Unavailable("internal error").ack()
+
+    def _fields(self, sid: str, event: str, **more: Any) -> dict[str, Any]:
+        """A log record's fields (server/logs.py): the event, the connection, its session and role."""
+        conn = self._conns.get(sid)
+        fields = {"event": event, "connection_id": sid, **more}
+        if conn is not None:
+            fields |= {"session_id": conn.session_id, "role": conn.actor.role}
+        return {"fields": fields}
+
+    def _log_refusal(self, name: str, sid: str, code: str, message: str) -> None:
+        """One INFO line per refused event; a socket over its budget says so once per REFUSAL_LOG_S, not per event."""
+        if code == "rate_limited":
+            now = time.monotonic()
+            if now - self._rate_logged.get(sid, -REFUSAL_LOG_S) < REFUSAL_LOG_S:
+                return
+            self._rate_logged[sid] = now
+        log.info("%s refused: %s: %s", name, code, message, extra=self._fields(sid, name, code=code))
+
     async def _on_unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        metrics.EVENTS.labels("unknown", "not_found").inc()  # not by its name: a client may send any
+        self._log_refusal("unknown", sid, "not_found", f"unknown event {event[:100]!r}")
         return NotFound(f"unknown event {event}").ack()
+
+
+def _requested(auth: Any) -> str | None:
+    """The session a refused handshake asked for, if it named one (a string, cut short), for the log."""
+    session = auth.get("session") if isinstance(auth, dict) else None
+    return session[:64] if isinstance(session, str) else None

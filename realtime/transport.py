@@ -21,6 +21,8 @@ from typing import Any
 import engineio
 from engineio.async_drivers import asgi as asgi_driver
 
+from service import metrics
+
 log = logging.getLogger("companion.transport")
 
 # A socket whose send queue holds this many packets, or this many characters of them, is closed.
@@ -171,21 +173,31 @@ class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
         await super().send_packet(sid, pkt)
 
     async def sweep(self) -> None:
-        """Close every socket that is too far behind, whether or not anything more is sent to it."""
+        """Close every socket that is too far behind, whether or not anything more is sent to it.
+
+        On the way, the send queues' depths for /metrics: packets waiting in all, and in the longest.
+        """
         now = time.monotonic()
+        waiting = longest = 0
         for sid, socket in list(self.sockets.items()):
             queue = socket.queue
             if isinstance(queue, SendQueue) and not socket.closed:
+                depth = queue.qsize()
+                waiting += depth
+                longest = max(longest, depth)
                 why = queue.behind(now, self.max_behind_s)
                 if why is not None:
                     await self.drop(sid, f"too far behind: {why}")
+        metrics.SEND_QUEUE_PACKETS.set(waiting)
+        metrics.SEND_QUEUE_MAX.set(longest)
 
     async def drop(self, sid: str, reason: str) -> None:
         """Close a socket at the transport: its waiting packets go, its client sees the connection end."""
         socket = self.sockets.get(sid)
         if socket is None or socket.closed:
             return
-        log.warning("closing socket %s: %s", sid, reason)
+        log.warning("closing socket %s: %s", sid, reason, extra={"fields": {"connection_id": sid}})
+        metrics.SOCKETS_DROPPED.labels("behind" if reason.startswith("too far behind") else "malformed").inc()
         queue = socket.queue
         if isinstance(queue, SendQueue):
             queue.dropping = True

@@ -21,6 +21,7 @@ from core.sheet import csv_text
 from persistence.identity import new_id
 from server import schemas, uploads
 from server.jsonresponse import json
+from server.observe import metrics_text
 from server.routes import (
     ADMIN,
     CONDUCT,
@@ -429,6 +430,14 @@ async def healthz(request: Request) -> Response:
 # the OpenAPI document is built from it.
 API: list[Operation] = [
     Operation("GET", "/healthz", healthz, PUBLIC, None, "Health of the database (and Redis when configured)"),
+    Operation(
+        "GET",
+        "/metrics",
+        metrics_text,
+        PUBLIC,
+        None,
+        "The server's metrics in the Prometheus text format (a bearer token when COMPANION_METRICS_TOKEN is set)",
+    ),
     Operation(
         "POST",
         "/api/tokens",

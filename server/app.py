@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,8 +22,9 @@ from core.settings import Settings
 from persistence.db import create_engine, migrate, sessionmaker
 from persistence.live import create_live_store
 from realtime.hub import Hub
-from server import api, openapi, pages, staff
+from server import api, logs, openapi, pages, staff
 from server.jsonresponse import json
+from server.observe import RequestLog
 from service.service import Service
 
 log = logging.getLogger("companion")
@@ -128,12 +130,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Any:
     app.state.hub = hub  # the tests look at its sockets; no route reaches it
     app.state.settings = settings
     app.state.staff_auth = staff_auth
-    return socketio.ASGIApp(
-        hub.sio, other_asgi_app=SecurityHeaders(app, security_headers(settings)), socketio_path="socket.io"
-    )
+    # Every HTTP answer is logged and counted (server/observe.py), headers and all.
+    http = SecurityHeaders(RequestLog(app, app.routes), security_headers(settings))
+    return socketio.ASGIApp(hub.sio, other_asgi_app=http, socketio_path="socket.io")
 
 
 def app_from_env() -> Any:
-    """The app of one worker process of `companion serve --workers N`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """The app of one worker process of `companion serve --workers N` (the command checked the settings)."""
+    logs.configure(logs.parse_format(os.environ.get("COMPANION_LOG_FORMAT")))
     return create_app(Settings.from_env())

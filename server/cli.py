@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import logging
 import os
 import signal
 import socket
 import sys
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -21,6 +22,8 @@ from core.settings import DEFAULT_PORT, Settings, SettingsError, browser_host, l
 from persistence import identity
 from persistence.db import create_engine, migrate, sessionmaker
 from persistence.repos import roster, sessions, staff
+from server import logs
+from service import metrics
 
 # uvicorn's default: connections that arrive while the workers start wait here rather than being refused.
 BACKLOG = 2048
@@ -69,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed-only", action="store_true", help="print the links without starting the server")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure(logs.parse_format(os.environ.get("COMPANION_LOG_FORMAT")))
+    except ValueError as e:
+        print(f"companion: {e}", file=sys.stderr)
+        return 2
     serving = args.command == "serve" or (args.command == "demo" and not args.seed_only)
     listener: socket.socket | None = None
     port: int | None = None
@@ -221,6 +228,15 @@ def run_workers(settings: Settings, listener: socket.socket, host: str, port: in
     os.environ.setdefault("COMPANION_PUBLIC_URL", settings.public_url)
     os.environ.setdefault("COMPANION_SECRET_KEY", settings.secret_key)
     from uvicorn.supervisors import Multiprocess
+
+    # /metrics of any worker sums them all: the workers write their values into one directory
+    # (service/metrics.py), emptied here so that a restart does not count the last run's processes.
+    if not os.environ.get(metrics.MULTIPROC_ENV):
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="companion-metrics-")
+    shared = Path(os.environ[metrics.MULTIPROC_ENV])
+    shared.mkdir(parents=True, exist_ok=True)
+    for stale in shared.glob("*.db"):
+        stale.unlink()
 
     config = uvicorn.Config(
         "server.app:app_from_env",

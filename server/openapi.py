@@ -111,6 +111,8 @@ def document() -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {operation.media: {"schema": {"type": "string"}}}}
         status, text = operation.answer
         media = _ANSWER_MEDIA.get(path.rsplit(".", 1)[-1], "application/json")
+        if path == "/metrics":
+            media = "text/plain"  # the Prometheus text format (version 0.0.4)
         if path.endswith(("/file", "/setup/download")) or path.startswith("/files/"):
             media = "application/octet-stream"  # a material's bytes, as an attachment; the setup check's download
         op["responses"] = {

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from core.clock import Clock
 from core.jobs import HANDLER_SHARE_OF_LEASE, LEASE, Job, exhausted
 from persistence.repos import jobs
+from service import metrics
 from service.throttle import LogThrottle
 
 log = logging.getLogger("companion.jobs")
@@ -38,6 +39,9 @@ RETRY_CAP_S = 60.0
 # Shutdown waits this long for the handlers of the batch in hand; those still running then are
 # cancelled and run again elsewhere once their lease has run out.
 STOP_WAIT_S = 10.0
+# A job due this long ago and not done is late (/metrics: companion_jobs_late): the runner claims due
+# jobs within a second or two, so a minute means it is stuck, down, or far behind.
+LATE_AFTER = timedelta(minutes=1)
 # An outage is logged at most this often.
 FAILURE_LOG_S = 60.0
 
@@ -113,6 +117,11 @@ class JobRunner:
         """Look for due jobs now rather than at the next tick: this process has just queued some."""
         self._nudged.set()
 
+    async def backlog(self, late_after: timedelta = LATE_AFTER) -> tuple[int, int]:
+        """(due now, due longer than `late_after` ago) among the jobs not yet done, for /metrics."""
+        async with self._db() as db:
+            return await jobs.backlog(db, now=self._clock.now(), late_after=late_after)
+
     async def run_once(self) -> int:
         """Claim one batch of due jobs, run them side by side, mark each; answers how many were claimed."""
         claimed = await jobs.claim(
@@ -125,6 +134,7 @@ class JobRunner:
 
     async def _run_job(self, job: Job) -> None:
         outcome, detail = await self._attempt(job)
+        metrics.JOBS_RUN.labels(job.kind, outcome).inc()
         try:
             async with self._db() as db, db.begin():
                 now = self._clock.now()

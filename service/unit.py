@@ -23,6 +23,7 @@ from core.model import Emit, SessionState
 from persistence.live.base import LiveStore
 from persistence.repos import sessions
 from persistence.writer import Batched, Writer
+from service import metrics
 from service.publish import Publisher
 
 T = TypeVar("T")
@@ -45,7 +46,9 @@ class Unit:
         self.clock = clock  # every action reads the time here, once, and hands it to the core
         self.publisher = publisher
         self._db = sessionmaker
-        self.writer = Writer(sessionmaker, publish=publisher.committed, on_failure=self._forget)
+        self.writer = Writer(
+            sessionmaker, publish=publisher.committed, on_failure=self._forget, on_commit=metrics.committed
+        )
         # With several processes, events of one session must leave in the order its state changed
         # although different processes commit them: a change with events then commits and publishes
         # before the session's lock is let go. One process needs no such care: its writer commits in

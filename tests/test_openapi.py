@@ -300,7 +300,7 @@ def real_routes(tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]
         }
     )
     asgi = create_app(settings)
-    starlette = asgi.other_asgi_app.app  # socketio.ASGIApp -> SecurityHeaders -> Starlette
+    starlette = asgi.other_asgi_app.app.app  # socketio.ASGIApp -> SecurityHeaders -> RequestLog -> Starlette
     return served(starlette.routes)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Update, and_, or_, select, update
+from sqlalchemy import ColumnElement, Row, Update, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -101,6 +101,22 @@ async def cancel_for_session(db: DbSession, *, session_id: str, kinds: Iterable[
     return _rowcount(result)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Due by `now` and not done: pending and due, or running with its lease run out."""
+    return or_(
+        and_(_jobs.c.state == "pending", _jobs.c.due_at <= now),
+        and_(_jobs.c.state == "running", _jobs.c.lease_until < now),
+    )
+
+
+async def backlog(db: DbSession, *, now: datetime, late_after: timedelta) -> tuple[int, int]:
+    """(due, late): jobs due by `now` and not done (pending, or running past their lease), and those of
+    them due before `now - late_after`. Reads through ix_jobs_state_due."""
+    late = case((_jobs.c.due_at < now - late_after, 1), else_=0)
+    row = (await db.execute(select(func.count(), func.coalesce(func.sum(late), 0)).where(_due(now)))).one()
+    return int(row[0]), int(row[1])
+
+
 async def claim(
     database: Database, *, now: datetime, limit: int, lease: timedelta, kinds: Iterable[str] | None = None
 ) -> list[Job]:
@@ -110,10 +126,7 @@ async def claim(
     if kinds == [] or limit < 1:
         return []
     sessions = database if isinstance(database, async_sessionmaker) else async_sessionmaker(database)
-    due = or_(
-        and_(_jobs.c.state == "pending", _jobs.c.due_at <= now),
-        and_(_jobs.c.state == "running", _jobs.c.lease_until < now),
-    )
+    due = _due(now)
     if kinds is not None:
         due = and_(due, _jobs.c.kind.in_(kinds))
     oldest = select(_jobs.c.id).where(due).order_by(_jobs.c.due_at, _jobs.c.id).limit(limit)
