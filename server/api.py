@@ -383,6 +383,9 @@ async def attendance(request: Request) -> Response:
 async def attendance_csv(request: Request) -> Response:
     state = await session_for(request)
     text = csv_text(await service(request).roster.sheet(state.id))
+    await service(request).records.downloaded(
+        caller(request), target=f"attendance:{state.id}", session_id=state.id, detail={"file": "attendance.csv"}
+    )
     return Response(
         text,
         media_type="text/csv; charset=utf-8",

@@ -69,7 +69,12 @@ async def series_report(request: Request) -> Response:
 
 async def series_csv(request: Request) -> Response:
     table = table_param(request.path_params["table"])
-    return _csv(await _series(request), table)
+    report = await _series(request)
+    await service(request).records.downloaded(
+        caller(request), target=f"report:series:{report['scope']['series_id']}", session_id=None,
+        detail={"table": table},
+    )  # fmt: skip
+    return _csv(report, table)
 
 
 async def instructor_report(request: Request) -> Response:
@@ -78,7 +83,12 @@ async def instructor_report(request: Request) -> Response:
 
 async def instructor_csv(request: Request) -> Response:
     table = table_param(request.path_params["table"])
-    return _csv(await _instructor(request), table)
+    report = await _instructor(request)
+    await service(request).records.downloaded(
+        caller(request), target="report:instructor", session_id=None, detail={"table": table},
+        email=report["scope"]["instructor_email"],
+    )  # fmt: skip
+    return _csv(report, table)
 
 
 async def reports_page(request: Request) -> Response:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from core.model import Actor
 from persistence.repos import audit
 from service.unit import Op, Unit
 
@@ -28,6 +29,23 @@ class Records:
     async def write(self, op: Op) -> Any:
         """A write through the one writer; answers its result once committed."""
         return await self._u.submit(op)
+
+    async def downloaded(
+        self, actor: Actor, *, target: str, session_id: str | None, detail: dict[str, Any], email: str | None = None
+    ) -> None:
+        """Audit a download of personal data (`download`) before its bytes go. `email`: a staff member the
+        download is about (an instructor's report), named in the detail by internal id, never by address."""
+        now = self._u.now()
+
+        async def op(db: Any) -> None:
+            about = dict(detail)
+            if email is not None:
+                about["instructor"] = await audit.staff_actor_id(db, email=email)
+            await audit.record(
+                db, actor=actor, action="download", target=target, session_id=session_id, at=now, detail=about
+            )
+
+        await self._u.submit(op)
 
     async def audit(
         self,

@@ -97,3 +97,18 @@ def test_companion_retention_is_read_at_start_and_a_bad_one_stops_it() -> None:
 async def test_the_audit_retention_is_handed_to_the_database_at_start(tmp_path: Path, backing: dict[str, Any]) -> None:
     async with running_server(tmp_path, retention=retention.parse("audit=30d"), **backing) as srv:
         assert await srv.service.unit.read(audit.keep_seconds) == 30 * 86400
+
+
+async def test_an_attendance_csv_download_is_audited_before_it_is_answered(server: Server) -> None:
+    s = await server.session()
+    await server.participants(s["id"], 2)
+    support = await server.token("support", "Desk", "desk@example.org")
+    r = await server.api("GET", f"/api/sessions/{s['id']}/attendance.csv", token=support)
+    assert r.status_code == 200 and r.text.count("\n") == 3
+    (entry,) = await audit_of(server, s["id"], "download")
+    assert entry["target"] == f"attendance:{s['id']}" and entry["detail"] == {"file": "attendance.csv"}
+    assert entry["actor"].startswith("staff:") and entry["at"]  # the support member, by internal id
+    # Another caller's refused download writes nothing.
+    other = await server.token("instructor", "Other", "other@example.org")
+    assert (await server.api("GET", f"/api/sessions/{s['id']}/attendance.csv", token=other)).status_code == 403
+    assert len(await audit_of(server, s["id"], "download")) == 1

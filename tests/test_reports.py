@@ -321,6 +321,16 @@ async def test_a_series_report_counts_attendance_punctuality_help_and_feedback_a
     r = await srv.api("GET", f"/api/reports/instructors/{INSTRUCTOR}/attendance.csv")
     assert r.status_code == 200 and len(rows(r.text)) == 4
 
+    # Each CSV is a download of personal data: audited, the instructor named by internal id only.
+    r = await srv.api("GET", "/api/audit", params={"action": "download", "limit": 1000})
+    downloads = [(e["target"], e["detail"]) for e in r.json()["entries"] if e["target"].startswith("report:")]
+    assert [t for t, d in downloads if t == f"report:series:{series_id}"] == [f"report:series:{series_id}"] * 5
+    assert sorted(d["table"] for t, d in downloads if t.startswith("report:series:")) == [
+        "attendance", "feedback", "help", "punctuality", "sessions"
+    ]  # fmt: skip
+    (instructor,) = [d for t, d in downloads if t == "report:instructor"]
+    assert instructor["table"] == "attendance" and INSTRUCTOR not in str(instructor)
+
     # The listing names the series.
     r = await srv.api("GET", "/api/reports")
     listed = r.json()
