@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -193,6 +194,7 @@ class LiveClass:
         assert self.staff is not None
         acks: list[float] = []
         ids: list[str] = []
+        began = time.monotonic()
         errors = 0
         until = time.monotonic() + seconds
         tick = 1 / rate
@@ -229,6 +231,11 @@ class LiveClass:
             except TimeoutError:
                 break
         fanout = [self.last_arrival[c] - self.sent[c] for c in ids if c in self.last_arrival]
+        # The slowest deliveries and when they were sent (seconds into the run): where a stall sits.
+        slowest = sorted(
+            ((self.last_arrival[c] - self.sent[c], self.sent[c] - began) for c in ids if c in self.last_arrival),
+            reverse=True,
+        )[:5]
         missing = sum(len(self.roster) - self.arrivals.get(c, 0) for c in ids)
         return {
             "messages": len(ids),
@@ -239,6 +246,7 @@ class LiveClass:
             "fanout_p50_ms": p(fanout, 0.5),
             "fanout_p99_ms": p(fanout, 0.99),
             "fanout_max_ms": p(fanout, 1.0),
+            "slowest": [{"ms": round(ms * 1000, 1), "sent_at_s": round(at, 2)} for ms, at in slowest],
         }
 
     async def close(self) -> None:
@@ -258,7 +266,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with database("postgresql", Path(tmp), args.pg_name) as url:
             report["seed"] = await seed(url, sessions=args.sessions, roster=args.roster, chat=args.chat)
             print(f"[purge] seeded {report['seed']}", file=sys.stderr)
-            with served(url, Path(tmp), extra_env={"COMPANION_RETENTION": RETENTION}) as (_proc, port, token):
+            with served(url, Path(tmp), extra_env={"COMPANION_RETENTION": RETENTION}) as (proc, port, token):
                 base = f"http://127.0.0.1:{port}"
                 headers = {"Authorization": f"Bearer {token}"}
                 async with httpx.AsyncClient(base_url=base, timeout=60) as http:
@@ -273,6 +281,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     job = await purge_job(conn)
                     if job is None:
                         raise RuntimeError("the server queued no retention job")
+                    spy = None
+                    if args.pyspy is not None:  # a profile of the server while it purges (py-spy in .venv)
+                        spy = await asyncio.create_subprocess_exec(
+                            str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(proc.pid),
+                            "--rate", "100", "--format", "raw", "--nonblocking", "--output", str(args.pyspy),
+                            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+                        )  # fmt: skip
                     await conn.execute("UPDATE jobs SET due_at = now() WHERE id = $1", job["id"])
                     triggered = time.monotonic()
                     during = asyncio.create_task(live.chat(3600, args.rate, "purge"))
@@ -283,6 +298,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             break
                         await asyncio.sleep(0.2)
                     wall = time.monotonic() - triggered
+                    if spy is not None:
+                        spy.send_signal(signal.SIGINT)
+                        await asyncio.wait_for(spy.wait(), 30)
                     live.stop.set()
                     report["during_purge"] = await during
                     entry = await conn.fetchrow(
@@ -329,6 +347,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--window", type=float, default=30)
     parser.add_argument("--pg-name", default=f"companion_bench_purge_{os.getpid()}")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--pyspy", type=Path, help="profile the server during the purge into this file (raw)")
     return parser.parse_args(argv)
 
 

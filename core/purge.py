@@ -132,13 +132,22 @@ def add_rows(report: dict[str, dict[str, Any]], kind: str, rows: Mapping[str, in
 
 
 def merge(report: dict[str, dict[str, Any]], part: Mapping[str, Any]) -> None:
-    """Add another report's (a batch's) sessions and rows; each kind's sessions stay sorted, each once."""
+    """Add another report's (a batch's) sessions and rows. Linear in the part: a run of 10,000 sessions merges
+    50 batches and more, and sorting all it has at each would hold the event loop for seconds (`settled`
+    sorts once, at the end)."""
     for kind, got in part.items():
         if kind not in report:
             continue
         if got.get("sessions"):
-            report[kind]["sessions"] = sorted({*report[kind]["sessions"], *got["sessions"]})
+            report[kind]["sessions"].extend(got["sessions"])
         add_rows(report, kind, got.get("rows", {}))
+
+
+def settled(report: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The report as answered and audited: each kind's sessions sorted, each once."""
+    for got in report.values():
+        got["sessions"] = sorted(set(got["sessions"]))
+    return report
 
 
 def total(report: Mapping[str, Mapping[str, Any]]) -> int:

@@ -173,6 +173,7 @@ class Purge:
         taken = await repo.take_progress(db)
         for _, detail in taken:
             rules.merge(report, detail)
+        rules.settled(report)
         if taken:
             await audit.record(
                 db,
@@ -223,4 +224,5 @@ def _out_of_time(started: float, max_seconds: float | None) -> bool:
 
 
 def _answer(now: datetime, dry_run: bool, complete: bool, report: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"at": iso(now), "dry_run": dry_run, "complete": complete, "kinds": report, "total": rules.total(report)}
+    kinds = rules.settled(report)
+    return {"at": iso(now), "dry_run": dry_run, "complete": complete, "kinds": kinds, "total": rules.total(kinds)}
