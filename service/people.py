@@ -30,15 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 from core import people as rules
 from core import record
 from core.errors import Conflict
-from core.jobs import job_key
 from core.model import Actor, room_token
 from core.settings import Settings
 from persistence.files import CHUNK, FileStore
 from persistence.models import SessionRecordVersion
-from persistence.repos import audit, jobs
+from persistence.repos import audit
 from persistence.repos import people as repo
 from persistence.repos import preparation as materials
-from service.preparation import FILES_GC, GC_AFTER
+from service.preparation import queue_collect
 from service.session_record import MAX_RECORD_BYTES
 from service.unit import Unit
 
@@ -122,15 +121,7 @@ class People:
             )
             for rw in rewrites:
                 if rw.sha256 != rw.old_sha256:
-                    await jobs.schedule(
-                        db,
-                        kind=FILES_GC,
-                        key=job_key(FILES_GC, "*", rw.old_sha256, now.isoformat()),
-                        session_id=None,
-                        due_at=now + GC_AFTER,
-                        payload={"sha256": rw.old_sha256},
-                        now=now,
-                    )
+                    await queue_collect(db, sha256=rw.old_sha256, now=now)
             await audit.record(
                 db,
                 actor=actor,

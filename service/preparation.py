@@ -42,6 +42,21 @@ GC_AFTER = timedelta(minutes=10)
 INSTRUCTOR = "instructor"
 
 
+async def queue_collect(db: DbSession, *, sha256: str, now: datetime) -> None:
+    """Queue the removal of these bytes from the file store, GC_AFTER from now and only if nothing refers to
+    them then (a withdrawn material, a purged or re-zipped record): in the caller's transaction, so it is
+    done even if this process dies right after the commit."""
+    await jobs.schedule(
+        db,
+        kind=FILES_GC,
+        key=job_key(FILES_GC, "*", sha256, now.isoformat()),
+        session_id=None,
+        due_at=now + GC_AFTER,
+        payload={"sha256": sha256},
+        now=now,
+    )
+
+
 class Preparation:
     def __init__(
         self, unit: Unit, settings: Settings, files: FileStore, invitations: Invitations, transport: Transport
@@ -131,15 +146,7 @@ class Preparation:
             if gone is None:
                 return None
             if gone.sha256 is not None:
-                await jobs.schedule(
-                    db,
-                    kind=FILES_GC,
-                    key=job_key(FILES_GC, "*", gone.sha256, now.isoformat()),
-                    session_id=None,
-                    due_at=now + GC_AFTER,
-                    payload={"sha256": gone.sha256},
-                    now=now,
-                )
+                await queue_collect(db, sha256=gone.sha256, now=now)
             await audit.record(
                 db,
                 actor=actor,

@@ -27,12 +27,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core import purge as rules
-from core.jobs import job_key
 from core.model import iso
 from core.retention import Retention as Keep
-from persistence.repos import audit, jobs
+from persistence.repos import audit
 from persistence.repos import purge as repo
-from service.preparation import FILES_GC, GC_AFTER
+from service.preparation import queue_collect
 from service.unit import Unit
 
 log = logging.getLogger("companion.purge")
@@ -146,16 +145,8 @@ class Purge:
         for p in batch:
             if not p.count_first:
                 await repo.mark_purged(db, session_id=p.session_id, kinds=p.all_kinds(), done=p.roster, now=now)
-        for sha in sorted(freed):  # the bytes go once nothing refers to them (preparation's files-gc job)
-            await jobs.schedule(
-                db,
-                kind=FILES_GC,
-                key=job_key(FILES_GC, "*", sha, now.isoformat()),
-                session_id=None,
-                due_at=now + GC_AFTER,
-                payload={"sha256": sha},
-                now=now,
-            )
+        for sha in sorted(freed):  # the bytes go once nothing refers to them
+            await queue_collect(db, sha256=sha, now=now)
         detail = _stored(progress)
         await repo.add_progress(db, detail=detail, now=now)
         return detail

@@ -3,7 +3,8 @@
  * a page at a time (GET /api/audit). People are named by internal id, as the log keeps them.
  */
 
-import { call, whoAmI } from '../signin/http.js';
+import { call } from '../signin/http.js';
+import { signedIn } from '../signin/page.js';
 import { byId, el, problem, status } from '../signin/view.js';
 
 const ACTIONS = [
@@ -50,18 +51,8 @@ async function show(form, { more = false } = {}) {
 }
 
 async function main() {
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (err) {
-    problem(err.message);
-    return;
-  }
-  if (!me) {
-    window.location.replace(`/login?next=${encodeURIComponent('/audit')}`);
-    return;
-  }
-  byId('whoami').textContent = `${me.name} (${me.email})`;
+  const me = await signedIn();
+  if (!me) return;
   if (me.role !== 'admin') {
     problem('Only administrators can read the audit log.');
     return;

@@ -3,7 +3,8 @@
  * with a way to the schedule), open a session, manage passkeys, sign out; admins invite and disable staff.
  */
 
-import { call, whoAmI } from '../signin/http.js';
+import { call } from '../signin/http.js';
+import { signedIn } from '../signin/page.js';
 import { ceremonyProblem, createPasskey } from '../signin/webauthn.js';
 import { byId, el, problem, status } from '../signin/view.js';
 import { renderUpcoming, upcomingQuery } from '../schedule/upcoming-view.js';
@@ -99,17 +100,8 @@ async function act(action, refresh) {
 }
 
 async function main() {
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (err) {
-    problem(err.message);
-    return;
-  }
-  if (!me) {
-    window.location.replace(`/login?next=${encodeURIComponent('/home')}`);
-    return;
-  }
+  const me = await signedIn();
+  if (!me) return;
   byId('whoami').textContent = `${me.name} (${me.email}) · ${ROLE_NAMES[me.role] || me.role}`;
 
   byId('signout').addEventListener('click', async () => {

@@ -5,7 +5,8 @@
  * and needs a reason; the result shows what was done.
  */
 
-import { call, whoAmI } from '../signin/http.js';
+import { call } from '../signin/http.js';
+import { signedIn } from '../signin/page.js';
 import { byId, el, problem, status } from '../signin/view.js';
 
 // The export's kinds as a person reads them, in the order shown.
@@ -99,18 +100,8 @@ async function erase(event) {
 }
 
 async function main() {
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (err) {
-    problem(err.message);
-    return;
-  }
-  if (!me) {
-    window.location.replace(`/login?next=${encodeURIComponent('/people')}`);
-    return;
-  }
-  byId('whoami').textContent = `${me.name} (${me.email})`;
+  const me = await signedIn();
+  if (!me) return;
   if (me.role !== 'admin') {
     problem("Only administrators can see and erase a person's data.");
     return;

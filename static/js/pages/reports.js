@@ -5,7 +5,8 @@
  * charts with the figures in words and in the table beside them; each table downloads as CSV.
  */
 
-import { call, whoAmI } from '../signin/http.js';
+import { call } from '../signin/http.js';
+import { signedIn } from '../signin/page.js';
 import { byId, el, problem, status } from '../signin/view.js';
 import { describe, drawTrend, lineStyle, SHAPE_NAMES } from '../reports/trend-chart.js';
 
@@ -240,18 +241,8 @@ function setKind(form, kind) {
 }
 
 async function main() {
-  let me;
-  try {
-    me = await whoAmI();
-  } catch (err) {
-    problem(err.message);
-    return;
-  }
-  if (!me) {
-    window.location.replace(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`);
-    return;
-  }
-  byId('whoami').textContent = `${me.name} (${me.email})`;
+  const me = await signedIn();
+  if (!me) return;
   let listing;
   try {
     listing = await call('GET', '/api/reports');
