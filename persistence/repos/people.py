@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession as DbSession
 
 from core import feedback as feedback_rules
@@ -69,6 +69,14 @@ class Person:
     @property
     def session_ids(self) -> list[str]:
         return sorted({p.session_id for p in self.participants})
+
+
+def _their_chat(person: Person) -> ColumnElement[bool]:
+    """Their chat messages, by session and author: through the (session_id, author_key, client_id) index,
+    where the author alone would read every message of every session."""
+    return and_(
+        ChatRecord.session_id.in_(person.session_ids), ChatRecord.author_key.in_([f"p:{i}" for i in person.ids])
+    )
 
 
 async def find(db: DbSession, *, key: str, secret_key: str) -> Person:
@@ -151,7 +159,6 @@ def _platform_match(person: Person) -> Any:
 async def export(db: DbSession, *, person: Person, now: datetime) -> dict[str, Any]:
     """Everything kept about the person, as JSON, and nobody else's data."""
     ids, sids = person.ids, person.session_ids
-    chat_keys = [f"p:{i}" for i in ids]
     sessions: list[dict[str, Any]] = []
     by_id = {s.id: s for s in await db.scalars(_sessions_query([*sids, *person.instructs]))}
     sessions += [_session_view(by_id[p.session_id], "participant") for p in person.participants]
@@ -200,7 +207,7 @@ async def export(db: DbSession, *, person: Person, now: datetime) -> dict[str, A
             "sent_at": iso(m.sent_at),
         }
         for m in await db.scalars(
-            select(ChatRecord).where(ChatRecord.author_key.in_(chat_keys)).order_by(ChatRecord.sent_at, ChatRecord.seq)
+            select(ChatRecord).where(_their_chat(person)).order_by(ChatRecord.sent_at, ChatRecord.seq)
         )
     ]
     out["help_tickets"] = [
@@ -385,9 +392,7 @@ async def redactions(db: DbSession, *, person: Person, pseudonym: rules.Pseudony
     ):
         if sid in out:
             out[sid].names.add(name)
-    for sid, mid in await db.execute(
-        select(ChatRecord.session_id, ChatRecord.id).where(ChatRecord.author_key.in_([f"p:{i}" for i in ids]))
-    ):
+    for sid, mid in await db.execute(select(ChatRecord.session_id, ChatRecord.id).where(_their_chat(person))):
         out[sid].chat_ids.add(mid)
     for sid, tid in await db.execute(
         select(HelpTicket.session_id, HelpTicket.id).where(HelpTicket.participant_id.in_(ids))
@@ -454,7 +459,7 @@ async def erase(
         i.removed_at = i.removed_at or now  # no more mail, and the RSVP link answers as for one taken off
     counts["invitations"] = len(invitations)
 
-    theirs = ChatRecord.author_key.in_([f"p:{i}" for i in ids])
+    theirs = _their_chat(person)
     counts["chat_messages"] = await db.scalar(select(func.count()).select_from(ChatRecord).where(theirs)) or 0
     if write:
         await db.execute(
